@@ -1,0 +1,106 @@
+/* cli.h - options of every subcommand: one table per subcommand built from shared
+ * groups, parsing (checked strtol/strtod), validation separate from parsing, --help,
+ * the resolved-settings printout, and loading the data every subcommand needs. */
+#ifndef COLLAB_CLI_H
+#define COLLAB_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "collab/data.h"
+#include "collab/exchange.h"
+#include "collab/schedule.h"
+#include "collab/status.h"
+#include "collab/train.h"
+
+/* Everything a subcommand can be told, as parsed text and numbers. */
+typedef struct Options {
+    /* data */
+    const char *data, *format, *item_name, *sep, *header, *user_col, *item_col, *rating_col;
+    const char *time_col, *items_file, *rating_range, *valid_file;
+    double valid_pct;
+    int64_t seed;
+    int skip_bad_lines;
+    /* model */
+    const char *model, *y_range;
+    int64_t n_factors;
+    /* training */
+    int64_t epochs, bs;
+    double lr, wd, mom, pct_start, div, div_final, sqr_mom, eps;
+    const char *opt, *schedule;
+    /* lr-find */
+    double start_lr, end_lr;
+    int64_t num_it;
+    const char *suggest;
+    int no_stop_div;
+    /* show-batch */
+    int64_t max_n;
+    int info;
+    /* output */
+    int quiet, verbose, help;
+    const char *progress, *dump_params;
+} Options;
+
+typedef enum OptType { OPT_STR, OPT_INT, OPT_DOUBLE, OPT_FLAG } OptType;
+
+typedef struct OptSpec {
+    const char *name;      /* long name without "--" */
+    OptType type;
+    size_t offset;         /* offsetof(Options, field) */
+    const char *metavar;   /* e.g. "N", "PATH"; NULL for flags */
+    const char *help;      /* one line; the default is appended from `def` */
+    const char *def;       /* default as text, parsed like user input; NULL = none */
+} OptSpec;
+
+/* The option groups (each terminated by a {NULL} entry). */
+extern const OptSpec CLI_DATA_OPTS[], CLI_MODEL_OPTS[], CLI_TRAIN_OPTS[], CLI_BATCH_OPTS[],
+    CLI_LRFIND_OPTS[], CLI_SHOWBATCH_OPTS[], CLI_OUTPUT_OPTS[], CLI_HELP_OPTS[];
+
+/* A subcommand: its name, a one-line summary, and its option groups (NULL-terminated). */
+typedef struct Command {
+    const char *name;
+    const char *summary;
+    const char *usage;            /* e.g. "collab-mpi train [OPTIONS]" */
+    const OptSpec *const *groups; /* NULL-terminated */
+    int (*run)(const Ctx *ctx, Options *o);
+} Command;
+
+/* Fills o with the defaults of cmd's groups, then parses argv (after the subcommand
+ * name). Returns STATUS_OK or STATUS_USAGE with a message naming the option. Local. */
+int cli_parse(Options *o, const Command *cmd, int argc, char **argv, Status *st);
+
+/* Prints cmd's --help to f. */
+void cli_print_help(FILE *f, const Command *cmd);
+
+/* Validation, separate from parsing: each turns Options into a typed config or returns
+ * STATUS_USAGE naming the offending option. Local. */
+int cli_data_options(DataOptions *d, const Options *o, Status *st);
+int cli_train_config(TrainConfig *c, const Options *o, Status *st);
+int cli_suggest(LrSuggest *s, const Options *o, Status *st);
+
+/* Collective: rank 0 reads the data named by o (or the embedded default), splits and
+ * encodes it; all ranks agree on the outcome and receive the dataset. Returns the
+ * agreed status (the message is on every rank). */
+int cli_load_dataset(Dataset *ds, const Ctx *ctx, const Options *o, Status *st);
+
+/* Rank 0 prints "name: value" for every option of cmd as resolved. */
+void cli_print_settings(const Command *cmd, const Options *o, const Dataset *ds);
+
+/* Loads the dataset (cli_load_dataset) and checks it holds at least one training batch
+ * of cfg->bs; reports errors from rank 0. Returns the agreed status. Collective. */
+int cmd_prepare(Dataset *ds, const Ctx *ctx, const Options *o, const TrainConfig *cfg);
+
+/* The subcommands (cmd_*.c). */
+int cmd_train(const Ctx *ctx, Options *o);
+int cmd_lr_find(const Ctx *ctx, Options *o);
+int cmd_show_batch(const Ctx *ctx, Options *o);
+
+/* The table of subcommands, NULL-name terminated. */
+extern const Command CLI_COMMANDS[];
+
+/* Runs the program: dispatches argv[1] to a subcommand. Returns the exit status, the
+ * same on every rank. Collective. */
+int cli_main(const Ctx *ctx, int argc, char **argv);
+
+#endif

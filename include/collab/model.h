@@ -1,0 +1,73 @@
+/* model.h - the dot-product models of fastai chapter 8 and their kernels.
+ *
+ *   DotProduct:      z = <u, v>                          pred = z, or sigmoid_range(z)
+ *   DotProductBias:  z = <u, v> + b_u + b_i              pred = sigmoid_range(z, lo, hi)
+ *
+ * A Model owns one flat parameter buffer and one flat gradient buffer of the same
+ * layout, and cuts the named tables from them in one place (model_init). Rows are the
+ * rows this rank owns; at one rank that is every user and every item. Item rows used by
+ * a batch arrive gathered per rating (exchange.h), so the kernels never index the item
+ * table directly: forward and backward are local and allocation-free. */
+#ifndef COLLAB_MODEL_H
+#define COLLAB_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum ModelKind { MODEL_DOT = 0, MODEL_DOTBIAS = 1 } ModelKind;
+
+typedef struct ModelSpec {
+    ModelKind kind;
+    size_t k;          /* latent factors per row (--n-factors) */
+    int has_range;     /* 1: pred = sigmoid_range(z, y_lo, y_hi) */
+    float y_lo, y_hi;
+} ModelSpec;
+
+typedef struct Model {
+    ModelSpec spec;
+    size_t n_users;    /* user rows held (global user vocabulary at one rank) */
+    size_t n_items;    /* item rows held */
+    size_t n_params;   /* length of params and grads */
+    float *params;     /* (n_params) flat: user_f, user_b, item_f, item_b */
+    float *grads;      /* (n_params) same layout; zero between steps */
+    float *user_f;     /* (n_users, k) */
+    float *user_b;     /* (n_users) or NULL for MODEL_DOT */
+    float *item_f;     /* (n_items, k) */
+    float *item_b;     /* (n_items) or NULL */
+    float *g_user_f, *g_user_b, *g_item_f, *g_item_b;  /* views into grads */
+} Model;
+
+/* Allocates the tables for n_users x n_items rows (zeroed). Local. */
+void model_init(Model *m, const ModelSpec *spec, size_t n_users, size_t n_items);
+/* Frees m; safe on a zeroed Model. */
+void model_free(Model *m);
+
+/* Table ids that key the initialisation random stream. */
+enum { TABLE_USER_F = 0, TABLE_USER_B = 1, TABLE_ITEM_F = 2, TABLE_ITEM_B = 3 };
+
+/* fastai's Embedding init, trunc_normal_(std=0.01) = fmod(N(0,1), 2) * 0.01, drawn
+ * from the counter-based stream keyed by (seed, table, global row, column): row r of
+ * the users table gets the same values whichever rank holds it. user_row0/item_row0
+ * are the global ids of the first local rows. Local. */
+void model_init_params(Model *m, uint64_t seed, int64_t user_row0, int64_t item_row0);
+
+/* Forward for n ratings: z[j] = <user_f[urow[j]], irows[j]> (+ user_b[urow[j]] +
+ * ibias[j]); pred[j] = z[j] or sigmoid_range(z[j]). irows (n, k) and ibias (n) hold the
+ * item row gathered for each rating (ibias NULL for MODEL_DOT). */
+void model_forward(float *pred, float *z, const Model *m, const int32_t *urow,
+                   const float *irows, const float *ibias, size_t n);
+
+/* MSE: returns sum_j (pred[j] - y[j])^2 in double and writes dpred[j] =
+ * 2 (pred[j] - y[j]) / denom, the gradient of (sum of squares) / denom. denom is the
+ * global batch size, so ranks holding parts of a batch produce the gradient of the
+ * batch mean. */
+double model_mse(float *dpred, const float *pred, const float *y, size_t n, double denom);
+
+/* Backward for n ratings, given dpred and the forward's pred, z: accumulates into the
+ * user gradient rows (g_user_f, g_user_b of m) in rating order, and writes the item
+ * gradient per rating: g_irows (n, k), g_ibias (n) (NULL for MODEL_DOT). */
+void model_backward(Model *m, float *g_irows, float *g_ibias, const float *dpred,
+                    const float *pred, const float *z, const int32_t *urow,
+                    const float *irows, size_t n);
+
+#endif

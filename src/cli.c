@@ -1,0 +1,261 @@
+/* cli.c - option tables, parsing, --help and subcommand dispatch. No numerics here. */
+#include "config.h"
+
+#include "collab/cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collab/log.h"
+
+#define OPT(name, type, field, metavar, help, def) \
+    { name, type, offsetof(Options, field), metavar, help, def }
+#define OPT_END { NULL, OPT_FLAG, 0, NULL, NULL, NULL }
+
+const OptSpec CLI_DATA_OPTS[] = {
+    OPT("data", OPT_STR, data, "PATH",
+        "MovieLens folder or ratings file (default: the embedded ml-latest-small)", NULL),
+    OPT("format", OPT_STR, format, "FMT", "auto, ml-100k, ml-1m, ml-csv or delim", "auto"),
+    OPT("item-name", OPT_STR, item_name, "KEY",
+        "id: items are movie IDs; title: items are titles (duplicates merge)", "id"),
+    OPT("sep", OPT_STR, sep, "C", "field separator of a delimited file (\\t for tab)", NULL),
+    OPT("header", OPT_STR, header, "H", "first line names the columns: yes, no or auto", "auto"),
+    OPT("user-col", OPT_STR, user_col, "COL", "user column (name or 0-based index)", NULL),
+    OPT("item-col", OPT_STR, item_col, "COL", "item column (name or 0-based index)", NULL),
+    OPT("rating-col", OPT_STR, rating_col, "COL", "rating column (name or 0-based index)", NULL),
+    OPT("time-col", OPT_STR, time_col, "COL", "timestamp column (optional)", NULL),
+    OPT("items-file", OPT_STR, items_file, "PATH", "item id -> title file (delimited)", NULL),
+    OPT("rating-range", OPT_STR, rating_range, "LO,HI", "reject ratings outside [LO, HI]", NULL),
+    OPT("skip-bad-lines", OPT_FLAG, skip_bad_lines, NULL,
+        "count, report and skip malformed lines instead of stopping", NULL),
+    OPT("valid-pct", OPT_DOUBLE, valid_pct, "P", "fraction of rows held out for validation",
+        "0.2"),
+    OPT("valid-file", OPT_STR, valid_file, "PATH",
+        "explicit validation file (same format) instead of a random split", NULL),
+    OPT("seed", OPT_INT, seed, "N", "seed of the split, the init and the batch order", "42"),
+    OPT_END,
+};
+
+const OptSpec CLI_MODEL_OPTS[] = {
+    OPT("model", OPT_STR, model, "M", "dot (DotProduct) or dotbias (DotProductBias)",
+        "dotbias"),
+    OPT("n-factors", OPT_INT, n_factors, "K", "latent factors per user and item", "50"),
+    OPT("y-range", OPT_STR, y_range, "LO,HI",
+        "squeeze predictions with sigmoid_range, or none (default: 0,5.5 for dotbias, "
+        "none for dot)", NULL),
+    OPT_END,
+};
+
+#define OPT_BS OPT("bs", OPT_INT, bs, "N", "ratings per training batch", "64")
+#define OPT_HELP OPT("help", OPT_FLAG, help, NULL, "show this help and exit", NULL)
+
+const OptSpec CLI_BATCH_OPTS[] = {OPT_BS, OPT_END};
+const OptSpec CLI_HELP_OPTS[] = {OPT_HELP, OPT_END};
+
+const OptSpec CLI_TRAIN_OPTS[] = {
+    OPT("epochs", OPT_INT, epochs, "N", "epochs to train", "5"),
+    OPT("lr", OPT_DOUBLE, lr, "LR", "maximum learning rate", "5e-3"),
+    OPT("wd", OPT_DOUBLE, wd, "WD", "decoupled weight decay (fastai's default)", "0.01"),
+    OPT_BS,
+    OPT("opt", OPT_STR, opt, "NAME", "optimizer: adam or sgd (with momentum)", "adam"),
+    OPT("schedule", OPT_STR, schedule, "S", "one-cycle or constant", "one-cycle"),
+    OPT("mom", OPT_DOUBLE, mom, "M",
+        "momentum for the constant schedule (Adam beta1 / SGD momentum)", "0.9"),
+    OPT("pct-start", OPT_DOUBLE, pct_start, "P", "one-cycle warm-up fraction", "0.25"),
+    OPT("div", OPT_DOUBLE, div, "D", "one-cycle start lr = lr/D", "25"),
+    OPT("div-final", OPT_DOUBLE, div_final, "D", "one-cycle final lr = lr/D", "1e5"),
+    OPT("sqr-mom", OPT_DOUBLE, sqr_mom, "B2", "Adam beta2", "0.99"),
+    OPT("eps", OPT_DOUBLE, eps, "E", "Adam epsilon", "1e-5"),
+    OPT_END,
+};
+
+const OptSpec CLI_LRFIND_OPTS[] = {
+    OPT("start-lr", OPT_DOUBLE, start_lr, "LR", "first learning rate of the sweep", "1e-7"),
+    OPT("end-lr", OPT_DOUBLE, end_lr, "LR", "last learning rate of the sweep", "10"),
+    OPT("num-it", OPT_INT, num_it, "N", "batches in the sweep", "100"),
+    OPT("suggest", OPT_STR, suggest, "S", "valley, minimum or steep", "valley"),
+    OPT("no-stop-div", OPT_FLAG, no_stop_div, NULL,
+        "do not stop when the loss exceeds 4x its best", NULL),
+    OPT_END,
+};
+
+const OptSpec CLI_SHOWBATCH_OPTS[] = {
+    OPT("max-n", OPT_INT, max_n, "N", "rows of the batch to show", "10"),
+    OPT("info", OPT_FLAG, info, NULL, "print the dataset's sizes on one line and stop", NULL),
+    OPT_END,
+};
+
+const OptSpec CLI_OUTPUT_OPTS[] = {
+    OPT("quiet", OPT_FLAG, quiet, NULL, "print only results and errors", NULL),
+    OPT("verbose", OPT_FLAG, verbose, NULL, "also print timings and exchange counters", NULL),
+    OPT("progress", OPT_STR, progress, "WHEN",
+        "progress bar: auto (when stdout is a terminal), always or never", "auto"),
+    OPT("dump-params", OPT_STR, dump_params, "PATH",
+        "write the final parameters as raw float32 (user_f, user_b, item_f, item_b)", NULL),
+    OPT_HELP,
+    OPT_END,
+};
+
+static const OptSpec *const TRAIN_GROUPS[] = {CLI_DATA_OPTS, CLI_MODEL_OPTS, CLI_TRAIN_OPTS,
+                                              CLI_OUTPUT_OPTS, NULL};
+static const OptSpec *const LRFIND_GROUPS[] = {CLI_DATA_OPTS, CLI_MODEL_OPTS, CLI_TRAIN_OPTS,
+                                               CLI_LRFIND_OPTS, CLI_OUTPUT_OPTS, NULL};
+static const OptSpec *const SHOWBATCH_GROUPS[] = {CLI_DATA_OPTS, CLI_BATCH_OPTS,
+                                                  CLI_SHOWBATCH_OPTS, CLI_HELP_OPTS, NULL};
+
+const Command CLI_COMMANDS[] = {
+    {"train", "train a model with fit_one_cycle and print the epoch table",
+     "collab-mpi train [OPTIONS]", TRAIN_GROUPS, cmd_train},
+    {"lr-find", "sweep the learning rate and suggest one (the model is left untouched)",
+     "collab-mpi lr-find [OPTIONS]", LRFIND_GROUPS, cmd_lr_find},
+    {"show-batch", "print a training batch: user, title, rating",
+     "collab-mpi show-batch [OPTIONS]", SHOWBATCH_GROUPS, cmd_show_batch},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+/* Parses text as the option's type into its field; usage error naming the option. */
+static int opt_store(Options *o, const OptSpec *s, const char *text, Status *st)
+{
+    char *field = (char *)o + s->offset, *end = NULL;
+    errno = 0;
+    if (s->type == OPT_STR) {
+        *(const char **)field = text;
+    } else if (s->type == OPT_INT) {
+        long long v = strtoll(text, &end, 10);
+        if (errno || end == text || *end)
+            return status_set(st, STATUS_USAGE, "option --%s: '%s' is not an integer",
+                              s->name, text);
+        *(int64_t *)field = v;
+    } else if (s->type == OPT_DOUBLE) {
+        double v = strtod(text, &end);
+        if (errno || end == text || *end || !isfinite(v))
+            return status_set(st, STATUS_USAGE, "option --%s: '%s' is not a finite number",
+                              s->name, text);
+        *(double *)field = v;
+    } else {
+        *(int *)field = 1;
+    }
+    return STATUS_OK;
+}
+
+static const OptSpec *opt_find(const Command *cmd, const char *name, size_t len)
+{
+    for (const OptSpec *const *g = cmd->groups; *g; g++)
+        for (const OptSpec *s = *g; s->name; s++)
+            if (strlen(s->name) == len && strncmp(s->name, name, len) == 0)
+                return s;
+    return NULL;
+}
+
+static void opt_defaults(Options *o, const Command *cmd)
+{
+    Status ignore;
+    memset(o, 0, sizeof *o);
+    status_clear(&ignore);
+    for (const OptSpec *const *g = cmd->groups; *g; g++)
+        for (const OptSpec *s = *g; s->name; s++)
+            if (s->def)
+                opt_store(o, s, s->def, &ignore);
+}
+
+int cli_parse(Options *o, const Command *cmd, int argc, char **argv, Status *st)
+{
+    opt_defaults(o, cmd);
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0)
+            return status_set(st, STATUS_USAGE, "unexpected argument '%s' (see %s --help)", a,
+                              cmd->name);
+        const char *eq = strchr(a + 2, '=');
+        size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+        const OptSpec *s = opt_find(cmd, a + 2, len);
+        if (!s)
+            return status_set(st, STATUS_USAGE, "unknown option '%.*s' for %s (see %s --help)",
+                              (int)(len + 2), a, cmd->name, cmd->name);
+        const char *val = eq ? eq + 1 : NULL;
+        if (s->type == OPT_FLAG && val)
+            return status_set(st, STATUS_USAGE, "option --%s takes no value", s->name);
+        if (s->type != OPT_FLAG && !val) {
+            if (i + 1 >= argc)
+                return status_set(st, STATUS_USAGE, "option --%s needs a value (%s)", s->name,
+                                  s->metavar);
+            val = argv[++i];
+        }
+        if (opt_store(o, s, val ? val : "", st))
+            return st->code;
+    }
+    return STATUS_OK;
+}
+
+void cli_print_help(FILE *f, const Command *cmd)
+{
+    fprintf(f, "Usage: %s\n%s.\n", cmd->usage, cmd->summary);
+    static const char *const titles[] = {"Data", "Model", "Training", "Batches", "lr-find",
+                                         "show-batch", "Output", "Other"};
+    const OptSpec *const known[] = {CLI_DATA_OPTS,   CLI_MODEL_OPTS,     CLI_TRAIN_OPTS,
+                                    CLI_BATCH_OPTS,  CLI_LRFIND_OPTS,    CLI_SHOWBATCH_OPTS,
+                                    CLI_OUTPUT_OPTS, CLI_HELP_OPTS};
+    for (const OptSpec *const *g = cmd->groups; *g; g++) {
+        for (size_t t = 0; t < sizeof known / sizeof *known; t++)
+            if (known[t] == *g)
+                fprintf(f, "\n%s options:\n", titles[t]);
+        for (const OptSpec *s = *g; s->name; s++) {
+            char left[64];
+            snprintf(left, sizeof left, "--%s%s%s", s->name, s->metavar ? " " : "",
+                     s->metavar ? s->metavar : "");
+            fprintf(f, "  %-22s %s", left, s->help);
+            if (s->def)
+                fprintf(f, " [%s]", s->def);
+            fputc('\n', f);
+        }
+    }
+}
+
+static void cli_print_usage(FILE *f)
+{
+    fprintf(f, "Usage: collab-mpi COMMAND [OPTIONS]\n"
+               "Distributed collaborative-filtering trainer (fastai chapter 8 on MPI).\n"
+               "Run under mpirun/srun for several ranks.\n\nCommands:\n");
+    for (const Command *c = CLI_COMMANDS; c->name; c++)
+        fprintf(f, "  %-12s %s\n", c->name, c->summary);
+    fprintf(f, "\n'collab-mpi COMMAND --help' describes a command's options.\n"
+               "Exit status: 0 ok, 1 data or runtime error, 2 usage error.\n");
+}
+
+int cli_main(const Ctx *ctx, int argc, char **argv)
+{
+    const char *name = argc > 1 ? argv[1] : NULL;
+    if (!name || !strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
+        if (ctx->rank == 0)
+            cli_print_usage(name ? stdout : stderr);
+        return name ? 0 : 2;
+    }
+    if (!strcmp(name, "--version")) {
+        if (ctx->rank == 0)
+            printf("%s\n", PACKAGE_STRING);
+        return 0;
+    }
+    for (const Command *c = CLI_COMMANDS; c->name; c++) {
+        if (strcmp(c->name, name) != 0)
+            continue;
+        Options o;
+        Status st;
+        status_clear(&st);
+        if (cli_parse(&o, c, argc - 2, argv + 2, &st)) {
+            log_error("%s", st.msg);
+            return st.code;
+        }
+        if (o.help) {
+            if (ctx->rank == 0)
+                cli_print_help(stdout, c);
+            return 0;
+        }
+        log_init(ctx->rank, o.quiet ? LOG_QUIET : o.verbose ? LOG_VERBOSE : LOG_NORMAL);
+        return c->run(ctx, &o);
+    }
+    log_error("unknown command '%s' (commands: train, lr-find, show-batch; see --help)", name);
+    return 2;
+}

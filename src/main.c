@@ -1,0 +1,19 @@
+/* main.c - initialise MPI, dispatch the subcommand, finalise. */
+#include "config.h"
+
+#include <mpi.h>
+
+#include "collab/cli.h"
+#include "collab/log.h"
+
+int main(int argc, char **argv)
+{
+    MPI_Init(&argc, &argv);
+    Ctx ctx;
+    ctx_init(&ctx);
+    log_init(ctx.rank, LOG_NORMAL);
+    int rc = cli_main(&ctx, argc, argv);
+    ctx_free(&ctx);
+    MPI_Finalize();
+    return rc;
+}

@@ -1,0 +1,131 @@
+/* model.c - DotProduct and DotProductBias: parameters, init, forward and backward.
+ *
+ * Dimension letters: n ratings in a batch (part), k factors. The item row of each rating
+ * arrives gathered (irows), so these kernels touch only this rank's user rows. */
+#include "config.h"
+
+#include "collab/model.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collab/check.h"
+#include "collab/rng.h"
+
+void model_init(Model *m, const ModelSpec *spec, size_t n_users, size_t n_items)
+{
+    memset(m, 0, sizeof *m);
+    m->spec = *spec;
+    m->n_users = n_users;
+    m->n_items = n_items;
+    const size_t k = spec->k, bias = spec->kind == MODEL_DOTBIAS;
+    m->n_params = n_users * (k + bias) + n_items * (k + bias);
+    m->params = xcalloc(m->n_params, sizeof(float));
+    m->grads = xcalloc(m->n_params, sizeof(float));
+    /* The one place the named tables are cut from the flat buffers. */
+    float *p = m->params, *g = m->grads;
+    m->user_f = p, m->g_user_f = g, p += n_users * k, g += n_users * k;
+    if (bias)
+        m->user_b = p, m->g_user_b = g, p += n_users, g += n_users;
+    m->item_f = p, m->g_item_f = g, p += n_items * k, g += n_items * k;
+    if (bias)
+        m->item_b = p, m->g_item_b = g;
+}
+
+void model_free(Model *m)
+{
+    free(m->params);
+    free(m->grads);
+    memset(m, 0, sizeof *m);
+}
+
+/* fastai's trunc_normal_(std=0.01): x.normal_().fmod_(2).mul_(0.01), value by value. */
+static void init_table(float *t, size_t rows, size_t width, uint64_t seed, int table,
+                       int64_t row0)
+{
+    for (size_t r = 0; r < rows; r++)
+        for (size_t c = 0; c < width; c++) {
+            uint64_t key = (uint64_t)(row0 + (int64_t)r);
+            double x = rng_normal(seed, RNG_STREAM_INIT, (uint64_t)table, key * 4096 + c);
+            t[r * width + c] = (float)fmod(x, 2.0) * 0.01f;
+        }
+}
+
+void model_init_params(Model *m, uint64_t seed, int64_t user_row0, int64_t item_row0)
+{
+    const size_t k = m->spec.k;
+    init_table(m->user_f, m->n_users, k, seed, TABLE_USER_F, user_row0);
+    init_table(m->item_f, m->n_items, k, seed, TABLE_ITEM_F, item_row0);
+    if (m->user_b) {
+        init_table(m->user_b, m->n_users, 1, seed, TABLE_USER_B, user_row0);
+        init_table(m->item_b, m->n_items, 1, seed, TABLE_ITEM_B, item_row0);
+    }
+}
+
+static float dot_k(const float *a, const float *b, size_t k)
+{
+    float s = 0.0f;
+    for (size_t c = 0; c < k; c++)
+        s += a[c] * b[c];
+    return s;
+}
+
+static float sigmoidf(float z) { return 1.0f / (1.0f + expf(-z)); }
+
+void model_forward(float *pred, float *z, const Model *m, const int32_t *urow,
+                   const float *irows, const float *ibias, size_t n)
+{
+    const ModelSpec *s = &m->spec;
+    const size_t k = s->k;
+    const float span = s->y_hi - s->y_lo;
+    for (size_t j = 0; j < n; j++) {
+        const size_t u = (size_t)urow[j];
+        float zj = dot_k(m->user_f + u * k, irows + j * k, k);
+        if (m->user_b)
+            zj = zj + (m->user_b[u] + ibias[j]);  /* torch: res += (b_u + b_i) */
+        z[j] = zj;
+        pred[j] = s->has_range ? sigmoidf(zj) * span + s->y_lo : zj;
+    }
+}
+
+double model_mse(float *dpred, const float *pred, const float *y, size_t n, double denom)
+{
+    double sum = 0.0;
+    const float scale = (float)(2.0 / denom);
+    for (size_t j = 0; j < n; j++) {
+        float d = pred[j] - y[j];
+        sum += (double)d * (double)d;
+        dpred[j] = scale * d;
+    }
+    return sum;
+}
+
+void model_backward(Model *m, float *g_irows, float *g_ibias, const float *dpred,
+                    const float *pred, const float *z, const int32_t *urow,
+                    const float *irows, size_t n)
+{
+    const ModelSpec *s = &m->spec;
+    const size_t k = s->k;
+    const float span = s->y_hi - s->y_lo;
+    (void)pred; /* the sigmoid is recomputed from z, which is exact */
+    for (size_t j = 0; j < n; j++) {
+        const size_t u = (size_t)urow[j];
+        float dz = dpred[j];
+        if (s->has_range) {
+            /* d sigmoid_range / dz = span * s (1 - s), in torch's operation order. */
+            float sg = sigmoidf(z[j]);
+            dz = ((dz * span) * (1.0f - sg)) * sg;
+        }
+        const float *uf = m->user_f + u * k, *vf = irows + j * k;
+        float *gu = m->g_user_f + u * k, *gv = g_irows + j * k;
+        for (size_t c = 0; c < k; c++) {
+            gu[c] += dz * vf[c];
+            gv[c] = dz * uf[c];
+        }
+        if (m->user_b) {
+            m->g_user_b[u] += dz;
+            g_ibias[j] = dz;
+        }
+    }
+}

@@ -1,0 +1,286 @@
+/* setup.c - validation of parsed options into typed configs, and loading the data a
+ * subcommand needs (rank 0 reads, every rank agrees and receives). */
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "collab/check.h"
+#include "collab/cli.h"
+#include "collab/log.h"
+#include "collab/split.h"
+
+/* Parses "LO,HI" with LO < HI; usage error naming the option otherwise. */
+static int parse_range(double *lo, double *hi, const char *text, const char *opt, Status *st)
+{
+    char *end = NULL;
+    *lo = strtod(text, &end);
+    if (end == text || *end != ',')
+        goto bad;
+    const char *second = end + 1;
+    *hi = strtod(second, &end);
+    if (end == second || *end || !isfinite(*lo) || !isfinite(*hi) || !(*lo < *hi))
+        goto bad;
+    return STATUS_OK;
+bad:
+    return status_set(st, STATUS_USAGE, "option --%s: '%s' is not LO,HI with LO < HI", opt,
+                      text);
+}
+
+/* Index of text in the NULL-terminated list, or -1 with a usage error naming opt. */
+static int parse_choice(const char *text, const char *const *choices, const char *opt,
+                        Status *st)
+{
+    char list[256] = "";
+    for (int i = 0; choices[i]; i++) {
+        if (!strcmp(text, choices[i]))
+            return i;
+        strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
+        strncat(list, choices[i], sizeof list - strlen(list) - 1);
+    }
+    status_set(st, STATUS_USAGE, "option --%s: '%s' is not one of: %s", opt, text, list);
+    return -1;
+}
+
+/* The embedded default dataset: ./data, the source tree's data/, then the installed copy. */
+static const char *default_data_path(void)
+{
+    static const char *const candidates[] = {"data/ml-latest-small",
+                                             COLLAB_SRCDATADIR "/ml-latest-small",
+                                             COLLAB_DATADIR "/ml-latest-small", NULL};
+    for (int i = 0; candidates[i]; i++) {
+        char probe[1024];
+        snprintf(probe, sizeof probe, "%s/ratings.csv", candidates[i]);
+        if (access(probe, R_OK) == 0)
+            return candidates[i];
+    }
+    return candidates[0];
+}
+
+static int parse_sep(DataOptions *d, const char *text, Status *st)
+{
+    if (!strcmp(text, "\\t") || !strcmp(text, "tab"))
+        d->sep = '\t';
+    else if (strlen(text) == 1)
+        d->sep = text[0];
+    else
+        return status_set(st, STATUS_USAGE,
+                          "option --sep: '%s' is not a single character (use \\t for tab)",
+                          text);
+    return STATUS_OK;
+}
+
+int cli_data_options(DataOptions *d, const Options *o, Status *st)
+{
+    static const char *const formats[] = {"auto", "ml-100k", "ml-1m", "ml-csv", "delim", NULL};
+    static const char *const items[] = {"id", "title", NULL};
+    static const char *const headers[] = {"no", "yes", "auto", NULL};
+    data_options_default(d);
+    d->path = o->data ? o->data : default_data_path();
+    int f = parse_choice(o->format, formats, "format", st);
+    int it = parse_choice(o->item_name, items, "item-name", st);
+    int h = parse_choice(o->header, headers, "header", st);
+    if (f < 0 || it < 0 || h < 0)
+        return st->code;
+    d->format = (DataFormat)f;
+    d->item_by_title = it;
+    d->header = h == 2 ? -1 : h;
+    if (o->sep && parse_sep(d, o->sep, st))
+        return st->code;
+    d->user_col = o->user_col;
+    d->item_col = o->item_col;
+    d->rating_col = o->rating_col;
+    d->time_col = o->time_col;
+    d->items_path = o->items_file;
+    d->skip_bad_lines = o->skip_bad_lines;
+    if (o->rating_range) {
+        if (parse_range(&d->rating_min, &d->rating_max, o->rating_range, "rating-range", st))
+            return st->code;
+        d->has_rating_range = 1;
+    }
+    if (!(o->valid_pct >= 0.0 && o->valid_pct < 1.0))
+        return status_set(st, STATUS_USAGE, "option --valid-pct: %g is not in [0, 1)",
+                          o->valid_pct);
+    if (o->seed < 0)
+        return status_set(st, STATUS_USAGE, "option --seed: %lld is negative",
+                          (long long)o->seed);
+    return STATUS_OK;
+}
+
+static int model_config(ModelSpec *m, const Options *o, Status *st)
+{
+    static const char *const models[] = {"dot", "dotbias", NULL};
+    int kind = parse_choice(o->model, models, "model", st);
+    if (kind < 0)
+        return st->code;
+    m->kind = kind ? MODEL_DOTBIAS : MODEL_DOT;
+    if (o->n_factors < 1 || o->n_factors > 100000)
+        return status_set(st, STATUS_USAGE, "option --n-factors: %lld is not in 1..100000",
+                          (long long)o->n_factors);
+    m->k = (size_t)o->n_factors;
+    const char *range = o->y_range ? o->y_range : kind ? "0,5.5" : "none";
+    m->has_range = strcmp(range, "none") != 0;
+    double lo = 0.0, hi = 0.0;
+    if (m->has_range && parse_range(&lo, &hi, range, "y-range", st))
+        return st->code;
+    m->y_lo = (float)lo;
+    m->y_hi = (float)hi;
+    return STATUS_OK;
+}
+
+/* Checks a double option lies in [lo, hi] (hi may be INFINITY). */
+static int check_in(double v, double lo, double hi, const char *opt, Status *st)
+{
+    if (v >= lo && v <= hi)
+        return STATUS_OK;
+    return status_set(st, STATUS_USAGE, "option --%s: %g is not in [%g, %g]", opt, v, lo, hi);
+}
+
+static int optim_config(TrainConfig *c, const Options *o, Status *st)
+{
+    static const char *const opts[] = {"adam", "sgd", NULL};
+    static const char *const scheds[] = {"one-cycle", "constant", NULL};
+    int kind = parse_choice(o->opt, opts, "opt", st);
+    int sched = parse_choice(o->schedule, scheds, "schedule", st);
+    if (kind < 0 || sched < 0)
+        return st->code;
+    if (check_in(o->lr, 1e-12, 1e3, "lr", st) || check_in(o->wd, 0, 1e3, "wd", st) ||
+        check_in(o->mom, 0, 0.9999, "mom", st) || check_in(o->sqr_mom, 0, 0.9999, "sqr-mom", st) ||
+        check_in(o->eps, 1e-30, 1, "eps", st) || check_in(o->pct_start, 0.001, 0.999, "pct-start", st) ||
+        check_in(o->div, 1e-6, 1e12, "div", st) || check_in(o->div_final, 1e-6, 1e12, "div-final", st))
+        return st->code;
+    c->optim = (OptimConfig){kind ? OPTIM_SGD : OPTIM_ADAM, o->wd, o->sqr_mom, o->eps};
+    c->sched = (Schedule){sched ? SCHED_CONSTANT : SCHED_ONE_CYCLE, o->lr, o->div, o->div_final,
+                          o->pct_start, {0.95, 0.85, 0.95}, 0};
+    if (sched)
+        c->sched.mom[0] = o->mom;
+    return STATUS_OK;
+}
+
+int cli_train_config(TrainConfig *c, const Options *o, Status *st)
+{
+    memset(c, 0, sizeof *c);
+    if (model_config(&c->model, o, st) || optim_config(c, o, st))
+        return st->code;
+    if (o->epochs < 0 || o->epochs > 1000000)
+        return status_set(st, STATUS_USAGE, "option --epochs: %lld is not in 0..1000000",
+                          (long long)o->epochs);
+    if (o->bs < 1 || o->bs > (1 << 24))
+        return status_set(st, STATUS_USAGE, "option --bs: %lld is not in 1..16777216",
+                          (long long)o->bs);
+    static const char *const when[] = {"auto", "always", "never", NULL};
+    int p = parse_choice(o->progress, when, "progress", st);
+    if (p < 0)
+        return st->code;
+    c->progress = p == 1 || (p == 0 && isatty(STDOUT_FILENO) && !o->quiet);
+    c->epochs = (int)o->epochs;
+    c->bs = (size_t)o->bs;
+    c->seed = (uint64_t)o->seed;
+    c->verbose = o->verbose;
+    return STATUS_OK;
+}
+
+int cli_suggest(LrSuggest *s, const Options *o, Status *st)
+{
+    static const char *const names[] = {"valley", "minimum", "steep", NULL};
+    int i = parse_choice(o->suggest, names, "suggest", st);
+    if (i < 0)
+        return st->code;
+    *s = (LrSuggest)i;
+    if (!(o->start_lr > 0 && o->end_lr > o->start_lr))
+        return status_set(st, STATUS_USAGE,
+                          "options --start-lr/--end-lr: need 0 < start (%g) < end (%g)",
+                          o->start_lr, o->end_lr);
+    if (o->num_it < 10 || o->num_it > 100000000)
+        return status_set(st, STATUS_USAGE, "option --num-it: %lld is not in 10..100000000",
+                          (long long)o->num_it);
+    return STATUS_OK;
+}
+
+/* Rank 0's part of loading: read, split or append the validation file, encode. */
+static int load_local(Dataset *ds, const DataOptions *d, const Options *o, Status *st)
+{
+    Ratings r = {0}, v = {0};
+    uint8_t *is_valid = NULL;
+    if (data_read(&r, d, st))
+        goto out;
+    size_t n_train_rows = r.n;
+    if (o->valid_file) {
+        DataOptions dv = *d;
+        dv.path = o->valid_file;
+        dv.format = d->format == DATA_AUTO ? DATA_AUTO : d->format;
+        if (data_read(&v, &dv, st))
+            goto out;
+        ratings_append(&r, &v);
+    }
+    is_valid = xcalloc(r.n ? r.n : 1, 1);
+    if (o->valid_file)
+        memset(is_valid + n_train_rows, 1, r.n - n_train_rows);
+    else
+        split_random(is_valid, r.n, o->valid_pct, (uint64_t)o->seed);
+    dataset_build(ds, &r, is_valid, d->item_by_title);
+    if (ds->n_train == 0)
+        status_set(st, STATUS_DATA, "%s: no training rows left after the split", d->path);
+out:
+    free(is_valid);
+    ratings_free(&r);
+    ratings_free(&v);
+    return st->code;
+}
+
+int cli_load_dataset(Dataset *ds, const Ctx *ctx, const Options *o, Status *st)
+{
+    DataOptions d;
+    memset(ds, 0, sizeof *ds);
+    if (cli_data_options(&d, o, st))
+        return st->code;  /* local and identical on every rank */
+    if (ctx->rank == 0)
+        load_local(ds, &d, o, st);
+    if (status_agree(st, ctx->comm)) {
+        dataset_free(ds);
+        return st->code;
+    }
+    dataset_bcast(ds, 0, ctx->comm);
+    return STATUS_OK;
+}
+
+static void print_value(const OptSpec *s, const Options *o)
+{
+    const char *field = (const char *)o + s->offset;
+    if (s->type == OPT_STR) {
+        const char *v = *(const char *const *)field;
+        printf("%s", v ? v : "(none)");
+    } else if (s->type == OPT_INT) {
+        printf("%lld", (long long)*(const int64_t *)field);
+    } else if (s->type == OPT_DOUBLE) {
+        printf("%g", *(const double *)field);
+    } else {
+        printf("%s", *(const int *)field ? "yes" : "no");
+    }
+}
+
+void cli_print_settings(const Command *cmd, const Options *o, const Dataset *ds)
+{
+    if (log_rank() != 0 || log_verbosity() < LOG_NORMAL)
+        return;
+    printf("collab-mpi %s (%s)\n", cmd->name, PACKAGE_VERSION);
+    for (const OptSpec *const *g = cmd->groups; *g; g++)
+        for (const OptSpec *s = *g; s->name; s++) {
+            if (s->type == OPT_FLAG && !strcmp(s->name, "help"))
+                continue;
+            printf("  %-15s ", s->name);
+            if (!strcmp(s->name, "data") && !o->data)
+                printf("%s (embedded default)", default_data_path());
+            else if (!strcmp(s->name, "y-range") && !o->y_range)
+                printf("%s", strcmp(o->model, "dot") ? "0,5.5" : "none");
+            else
+                print_value(s, o);
+            putchar('\n');
+        }
+    if (ds)
+        printf("  %-15s train %zu, valid %zu, users %zu, items %zu (with #na#)\n", "rows",
+               ds->n_train, ds->n_valid, ds->users.n, ds->items.n);
+    fflush(stdout);
+}
