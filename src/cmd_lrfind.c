@@ -53,8 +53,9 @@ int cmd_lr_find(const Ctx *ctx, Options *o)
                   "--end-lr", n);
         rc = STATUS_DATA;
     }
-    if (o->dump_params && trainer_dump_params(&t, o->dump_params)) {
-        log_error("cannot write --dump-params '%s': %s", o->dump_params, strerror(errno));
+    char msg[1200];
+    if (o->dump_params && trainer_dump_params(&t, o->dump_params, msg, sizeof msg)) {
+        log_error("--dump-params: %s", msg);
         rc = STATUS_DATA;
     }
     free(lrs);

@@ -6,17 +6,18 @@
 
 #include "collab/check.h"
 #include "collab/cli.h"
+#include "collab/distribute.h"
 #include "collab/log.h"
 
-static void print_batch(const Dataset *ds, const uint32_t *order, size_t n)
+static void print_batch(const Dataset *ds, const int32_t *user, const int32_t *item,
+                        const float *rating, size_t n)
 {
     printf("%-4s %-10s %-60s %s\n", "", "user", "title", "rating");
     for (size_t j = 0; j < n; j++) {
-        uint32_t r = order[j];
-        int32_t u = ds->train_user[r], i = ds->train_item[r];
-        const char *title = ds->item_titles && ds->item_titles[i] ? ds->item_titles[i]
-                                                                  : ds->items.names[i];
-        printf("%-4zu %-10s %-60s %g\n", j, ds->users.names[u], title, ds->train_rating[r]);
+        const char *title = ds->item_titles && ds->item_titles[item[j]]
+                                ? ds->item_titles[item[j]]
+                                : ds->items.names[item[j]];
+        printf("%-4zu %-10s %-60s %g\n", j, ds->users.names[user[j]], title, rating[j]);
     }
 }
 
@@ -35,12 +36,18 @@ int cmd_show_batch(const Ctx *ctx, Options *o)
     if (o->info) {
         if (log_rank() == 0)
             printf("rows: %zu train: %zu valid: %zu users: %zu items: %zu\n",
-                   ds.n_train + ds.n_valid, ds.n_train, ds.n_valid, ds.users.n, ds.items.n);
-    } else if (log_rank() == 0) {
-        uint32_t *order = xmalloc(ds.n_train * sizeof(uint32_t));
-        train_order(order, ds.n_train, (uint64_t)o->seed, 0);
-        print_batch(&ds, order, (size_t)o->max_n < cfg.bs ? (size_t)o->max_n : cfg.bs);
-        free(order);
+                   ds.n_train_total + ds.n_valid_total, ds.n_train_total, ds.n_valid_total,
+                   ds.users.n, ds.items.n);
+    } else {
+        size_t n = (size_t)o->max_n < cfg.bs ? (size_t)o->max_n : cfg.bs;
+        int32_t *user = xmalloc(n * sizeof(int32_t)), *item = xmalloc(n * sizeof(int32_t));
+        float *rating = xmalloc(n * sizeof(float));
+        dataset_gather_first(user, item, rating, &ds, (uint64_t)o->seed, 0, n, ctx->comm);
+        if (log_rank() == 0)
+            print_batch(&ds, user, item, rating, n);
+        free(user);
+        free(item);
+        free(rating);
     }
     dataset_free(&ds);
     return 0;

@@ -34,9 +34,9 @@ int cmd_prepare(Dataset *ds, const Ctx *ctx, const Options *o, const TrainConfig
         log_error("%s", st.msg);
         return st.code;
     }
-    if (ds->n_train < cfg->bs) {
+    if (ds->n_train_total < cfg->bs) {
         log_error("the training set has %zu ratings, fewer than one batch (--bs %zu): use a "
-                  "smaller --bs or more data", ds->n_train, cfg->bs);
+                  "smaller --bs or more data", ds->n_train_total, cfg->bs);
         dataset_free(ds);
         return STATUS_DATA;
     }
@@ -70,8 +70,9 @@ int cmd_train(const Ctx *ctx, Options *o)
                "train_sec_per_epoch %.4f total_sec %.3f\n",
                cfg.epochs, mse, sqrt(mse), mae, log.epochs ? log.seconds / log.epochs : 0.0,
                log.epochs ? log.train_seconds / log.epochs : 0.0, MPI_Wtime() - t0);
-    if (o->dump_params && trainer_dump_params(&t, o->dump_params)) {
-        log_error("cannot write --dump-params '%s': %s", o->dump_params, strerror(errno));
+    char msg[1200];
+    if (o->dump_params && trainer_dump_params(&t, o->dump_params, msg, sizeof msg)) {
+        log_error("--dump-params: %s", msg);
         rc = STATUS_DATA;
     }
     trainer_free(&t);

@@ -1,9 +1,15 @@
-/* exchange.c - the MPI seam of the training step (replicated version: every rank holds
- * every row, so moving rows is a copy and partial sums are already whole). */
+/* exchange.c - the MPI seam of the training step: item rows out to the ratings that
+ * need them, item gradients back to the rows' owners, and order-free sums.
+ *
+ * Each exchange is an MPI_Alltoall of counts, then MPI_Alltoallv of ids and of rows.
+ * Items are owned in contiguous blocks, so sorting a batch's distinct items by id also
+ * groups them by owner. */
 #include "config.h"
 
 #include "collab/exchange.h"
 
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "collab/check.h"
@@ -22,10 +28,81 @@ void ctx_free(Ctx *ctx)
         MPI_Comm_free(&ctx->comm);
 }
 
-void exchange_init(Exchange *x, const Ctx *ctx)
+/* ------------------------------------------------------------------ exact sums */
+
+#define EXACT_SCALE 4294967296.0 /* 2^32: terms are rounded to multiples of 2^-32 */
+#define EXACT_LIMIT 1073741824.0 /* 2^30: larger terms would overflow the halves */
+
+void exact_add(ExactSum *s, double term)
+{
+    if (!(term >= 0.0 && term < EXACT_LIMIT)) { /* also catches NaN */
+        s->bad++;
+        return;
+    }
+    /* term * 2^32 < 2^62 is exact; split so each half sums 2^32 terms without overflow. */
+    int64_t f = llround(term * EXACT_SCALE);
+    s->hi += f >> 31;
+    s->lo += f & 0x7fffffff;
+}
+
+double exact_value(const ExactSum *s)
+{
+    if (s->bad)
+        return INFINITY;
+    return ((double)s->hi * 2147483648.0 + (double)s->lo) / EXACT_SCALE;
+}
+
+void exchange_allreduce_exact(Exchange *x, ExactSum *s, int n)
+{
+    if (x->ctx->size == 1)
+        return; /* one rank: the local sums are the job's */
+    const double t0 = MPI_Wtime();
+    CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, s, 3 * n, MPI_INT64_T, MPI_SUM, x->ctx->comm));
+    x->messages++;
+    x->bytes += (uint64_t)n * sizeof(ExactSum);
+    x->seconds += MPI_Wtime() - t0;
+}
+
+/* ------------------------------------------------------------------ buffers */
+
+/* Makes b hold at least bytes; returns its storage. */
+static void *buf_reserve(Buf *b, size_t bytes)
+{
+    if (bytes > b->cap) {
+        size_t c = b->cap ? b->cap : 256;
+        while (c < bytes)
+            c *= 2;
+        b->p = xrealloc(b->p, c);
+        b->cap = c;
+    }
+    return b->p;
+}
+
+void exchange_init(Exchange *x, const Ctx *ctx, const Layout *layout, size_t k)
 {
     memset(x, 0, sizeof *x);
     x->ctx = ctx;
+    x->layout = layout;
+    x->k = k;
+    const size_t p = (size_t)ctx->size, ni = layout->n_items ? layout->n_items : 1;
+    int **counts[] = {&x->send_n, &x->recv_n, &x->scnt, &x->soff, &x->rcnt, &x->roff};
+    for (size_t i = 0; i < sizeof counts / sizeof *counts; i++)
+        *counts[i] = xcalloc(p, sizeof(int));
+    x->stamp = xcalloc(ni, sizeof(uint32_t));
+    x->slot = xcalloc(ni, sizeof(int32_t));
+}
+
+void exchange_free(Exchange *x)
+{
+    void *arrays[] = {x->send_n, x->recv_n, x->scnt, x->soff, x->rcnt, x->roff, x->stamp,
+                      x->slot};
+    Buf *bufs[] = {&x->uniq, &x->srv, &x->uniq_rows, &x->srv_rows, &x->rec_out,
+                   &x->rec_in, &x->g_out, &x->g_in, &x->order};
+    for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++)
+        free(arrays[i]);
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
+        free(bufs[i]->p);
+    memset(x, 0, sizeof *x);
 }
 
 void exchange_reset_counters(Exchange *x)
@@ -35,37 +112,191 @@ void exchange_reset_counters(Exchange *x)
     x->seconds = 0.0;
 }
 
+/* ------------------------------------------------------------------ collectives */
+
+/* Exclusive prefix sums of n[] into off[]; returns the total. */
+static size_t prefix(int *off, const int *n, int p)
+{
+    size_t total = 0;
+    for (int r = 0; r < p; r++) {
+        off[r] = (int)total;
+        total += (size_t)n[r];
+    }
+    return total;
+}
+
+/* Alltoall of send_n into recv_n; returns the number of records to receive. */
+static size_t exchange_counts(Exchange *x)
+{
+    const int p = x->ctx->size;
+    if (p == 1) {
+        x->recv_n[0] = x->send_n[0]; /* one rank: the exchange is a copy */
+    } else {
+        CHECK_MPI(MPI_Alltoall(x->send_n, 1, MPI_INT, x->recv_n, 1, MPI_INT, x->ctx->comm));
+        x->messages++;
+        x->bytes += (uint64_t)p * sizeof(int);
+    }
+    size_t total = 0;
+    for (int r = 0; r < p; r++)
+        total += (size_t)x->recv_n[r];
+    return total;
+}
+
+/* Alltoallv of `width` elements of type t per record: send_n records out and recv_n in,
+ * or the reverse (answers travel back the way the requests came). */
+static void exchange_records(Exchange *x, const void *out, void *in, int width, MPI_Datatype t,
+                             int reverse)
+{
+    const int p = x->ctx->size;
+    const int *sn = reverse ? x->recv_n : x->send_n, *rn = reverse ? x->send_n : x->recv_n;
+    for (int r = 0; r < p; r++) {
+        x->scnt[r] = sn[r] * width;
+        x->rcnt[r] = rn[r] * width;
+    }
+    size_t sent = prefix(x->soff, x->scnt, p);
+    prefix(x->roff, x->rcnt, p);
+    int tsize = 0;
+    MPI_Type_size(t, &tsize);
+    if (p == 1) { /* one rank: the same bytes, without the library call */
+        memcpy(in, out, sent * (size_t)tsize);
+        return;
+    }
+    CHECK_MPI(MPI_Alltoallv(out, x->scnt, x->soff, t, in, x->rcnt, x->roff, t, x->ctx->comm));
+    x->messages++;
+    x->bytes += (uint64_t)sent * (uint64_t)tsize;
+}
+
+/* ------------------------------------------------------------------ gather */
+
+/* Distinct items of the batch grouped by owner (first-appearance order within an
+ * owner); slot[item] = index in that list; send_n = count per owner. The order only
+ * routes requests: results do not depend on it. */
+static size_t exchange_unique(Exchange *x, const int32_t *item, size_t n)
+{
+    if (++x->cur == 0) { /* the stamp wrapped: clear and restart */
+        memset(x->stamp, 0, x->layout->n_items * sizeof(uint32_t));
+        x->cur = 1;
+    }
+    int32_t *first = buf_reserve(&x->srv, n * sizeof(int32_t)); /* scratch until served */
+    size_t u = 0;
+    memset(x->send_n, 0, (size_t)x->ctx->size * sizeof(int));
+    for (size_t j = 0; j < n; j++)
+        if (x->stamp[item[j]] != x->cur) {
+            x->stamp[item[j]] = x->cur;
+            first[u++] = item[j];
+            x->send_n[layout_item_owner(x->layout, (size_t)item[j])]++;
+        }
+    int32_t *uniq = buf_reserve(&x->uniq, u * sizeof(int32_t));
+    prefix(x->soff, x->send_n, x->ctx->size); /* soff: next free slot per owner */
+    for (size_t s = 0; s < u; s++) {
+        int at = x->soff[layout_item_owner(x->layout, (size_t)first[s])]++;
+        uniq[at] = first[s];
+        x->slot[first[s]] = at;
+    }
+    return u;
+}
+
+/* Rows (k factors + bias) of the items others asked for, from this rank's tables. */
+static float *exchange_serve(Exchange *x, const Model *m, size_t n_req)
+{
+    const size_t k = x->k, w = k + 1, lo = layout_item_lo(x->layout, x->ctx->rank);
+    const int32_t *srv = x->srv.p;
+    float *rows = buf_reserve(&x->srv_rows, n_req * w * sizeof(float));
+    for (size_t s = 0; s < n_req; s++) {
+        const size_t row = (size_t)srv[s] - lo;
+        memcpy(rows + s * w, m->item_f + row * k, k * sizeof(float));
+        rows[s * w + k] = m->item_b ? m->item_b[row] : 0.0f;
+    }
+    return rows;
+}
+
 void exchange_gather_items(Exchange *x, float *irows, float *ibias, const Model *m,
                            const int32_t *item, size_t n)
 {
     const double t0 = MPI_Wtime();
-    const size_t k = m->spec.k;
+    const size_t k = x->k, w = k + 1;
+    size_t u = exchange_unique(x, item, n);
+    size_t n_req = exchange_counts(x);
+    buf_reserve(&x->srv, n_req * sizeof(int32_t));
+    exchange_records(x, x->uniq.p, x->srv.p, 1, MPI_INT32_T, 0);
+    float *served = exchange_serve(x, m, n_req);
+    float *rows = buf_reserve(&x->uniq_rows, u * w * sizeof(float));
+    exchange_records(x, served, rows, (int)w, MPI_FLOAT, 1);
     for (size_t j = 0; j < n; j++) {
-        memcpy(irows + j * k, m->item_f + (size_t)item[j] * k, k * sizeof(float));
-        if (m->item_b)
-            ibias[j] = m->item_b[item[j]];
+        const float *row = rows + (size_t)x->slot[item[j]] * w;
+        memcpy(irows + j * k, row, k * sizeof(float));
+        if (ibias)
+            ibias[j] = row[k];
     }
     x->seconds += MPI_Wtime() - t0;
+}
+
+/* ------------------------------------------------------------------ scatter */
+
+/* Packs each rating's (position, item) and gradient row, grouped by the item's owner
+ * and in rating order within an owner. */
+static void exchange_pack_grads(Exchange *x, const float *g_irows, const float *g_ibias,
+                                const int32_t *item, const int64_t *pos, size_t n)
+{
+    const int p = x->ctx->size;
+    const size_t k = x->k, w = k + 1;
+    int64_t *rec = buf_reserve(&x->rec_out, n * 2 * sizeof(int64_t));
+    float *g = buf_reserve(&x->g_out, n * w * sizeof(float));
+    memset(x->send_n, 0, (size_t)p * sizeof(int));
+    for (size_t j = 0; j < n; j++)
+        x->send_n[layout_item_owner(x->layout, (size_t)item[j])]++;
+    prefix(x->soff, x->send_n, p); /* soff: next free record per owner */
+    for (size_t j = 0; j < n; j++) {
+        size_t at = (size_t)x->soff[layout_item_owner(x->layout, (size_t)item[j])]++;
+        rec[2 * at] = pos[j];
+        rec[2 * at + 1] = item[j];
+        memcpy(g + at * w, g_irows + j * k, k * sizeof(float));
+        g[at * w + k] = g_ibias ? g_ibias[j] : 0.0f;
+    }
+}
+
+/* A received gradient's global batch position and where it sits in the buffer. */
+typedef struct PosAt {
+    int64_t pos;
+    size_t at;
+} PosAt;
+
+static int cmp_pos(const void *a, const void *b)
+{
+    int64_t x = ((const PosAt *)a)->pos, y = ((const PosAt *)b)->pos;
+    return (x > y) - (x < y);
 }
 
 void exchange_scatter_item_grads(Exchange *x, Model *m, const float *g_irows,
-                                 const float *g_ibias, const int32_t *item, size_t n)
+                                 const float *g_ibias, const int32_t *item,
+                                 const int64_t *pos, size_t n)
 {
     const double t0 = MPI_Wtime();
-    const size_t k = m->spec.k;
-    for (size_t j = 0; j < n; j++) {
-        float *g = m->g_item_f + (size_t)item[j] * k;
-        const float *d = g_irows + j * k;
+    const size_t k = x->k, w = k + 1, lo = layout_item_lo(x->layout, x->ctx->rank);
+    exchange_pack_grads(x, g_irows, g_ibias, item, pos, n);
+    size_t got = exchange_counts(x);
+    int64_t *rec = buf_reserve(&x->rec_in, got * 2 * sizeof(int64_t));
+    float *g = buf_reserve(&x->g_in, got * w * sizeof(float));
+    exchange_records(x, x->rec_out.p, rec, 2, MPI_INT64_T, 0);
+    exchange_records(x, x->g_out.p, g, (int)w, MPI_FLOAT, 0);
+    /* Positions are distinct, so this order is total: the sum below is P-independent.
+     * Each sender's records arrive in position order, so one sender needs no sort. */
+    PosAt *order = buf_reserve(&x->order, got * sizeof(PosAt));
+    int sorted = 1;
+    for (size_t r = 0; r < got; r++) {
+        order[r] = (PosAt){rec[2 * r], r};
+        sorted &= r == 0 || order[r - 1].pos < order[r].pos;
+    }
+    if (!sorted)
+        qsort(order, got, sizeof(PosAt), cmp_pos);
+    for (size_t r = 0; r < got; r++) {
+        const size_t at = order[r].at, row = (size_t)rec[2 * at + 1] - lo;
+        float *dst = m->g_item_f + row * k;
+        const float *src = g + at * w;
         for (size_t c = 0; c < k; c++)
-            g[c] += d[c];
+            dst[c] += src[c];
         if (m->g_item_b)
-            m->g_item_b[item[j]] += g_ibias[j];
+            m->g_item_b[row] += src[k];
     }
     x->seconds += MPI_Wtime() - t0;
-}
-
-double exchange_sum(Exchange *x, double local)
-{
-    (void)x;
-    return local;
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "collab/check.h"
+#include "collab/distribute.h"
 #include "collab/cli.h"
 #include "collab/log.h"
 #include "collab/split.h"
@@ -242,7 +243,7 @@ int cli_load_dataset(Dataset *ds, const Ctx *ctx, const Options *o, Status *st)
         dataset_free(ds);
         return st->code;
     }
-    dataset_bcast(ds, 0, ctx->comm);
+    dataset_distribute(ds, ctx->comm);
     return STATUS_OK;
 }
 
@@ -281,6 +282,6 @@ void cli_print_settings(const Command *cmd, const Options *o, const Dataset *ds)
         }
     if (ds)
         printf("  %-15s train %zu, valid %zu, users %zu, items %zu (with #na#)\n", "rows",
-               ds->n_train, ds->n_valid, ds->users.n, ds->items.n);
+               ds->n_train_total, ds->n_valid_total, ds->users.n, ds->items.n);
     fflush(stdout);
 }

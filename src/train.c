@@ -1,12 +1,10 @@
-/* train.c - the training step, the fit loop, validation and lr_find.
- *
- * The step reads like the design: batch -> gather item rows -> forward -> backward ->
- * scatter item gradients -> update -> (caller) schedule -> log. */
+/* train.c - the training step, the fit loop, validation and lr_find on a sharded
+ * dataset. The step reads like the design: batch -> gather item rows -> forward ->
+ * backward -> scatter item gradients -> update -> loss; the caller schedules and logs. */
 #include "config.h"
 
 #include "collab/train.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +13,7 @@
 #include "collab/check.h"
 #include "collab/rng.h"
 
-/* Validation moves item rows in bounded chunks of this many ratings. */
+/* Validation moves item rows in bounded chunks of this many ratings per rank. */
 enum { VALID_CHUNK = 4096 };
 
 static void trainer_alloc_workspace(Trainer *t)
@@ -24,6 +22,7 @@ static void trainer_alloc_workspace(Trainer *t)
     t->cap = t->cfg.bs > VALID_CHUNK ? t->cfg.bs : VALID_CHUNK;
     t->b_user = xmalloc(t->cap * sizeof(int32_t));
     t->b_item = xmalloc(t->cap * sizeof(int32_t));
+    t->b_pos = xmalloc(t->cap * sizeof(int64_t));
     t->b_y = xmalloc(t->cap * sizeof(float));
     t->pred = xmalloc(t->cap * sizeof(float));
     t->z = xmalloc(t->cap * sizeof(float));
@@ -40,106 +39,178 @@ void trainer_init(Trainer *t, const Ctx *ctx, const Dataset *ds, const TrainConf
     t->ctx = ctx;
     t->ds = ds;
     t->cfg = *cfg;
-    t->n_batches = ds->n_train / cfg->bs;
+    const Layout *l = &ds->layout;
+    t->user_lo = layout_user_lo(l, ctx->rank);
+    t->n_batches = ds->n_train_total / cfg->bs;
     t->cfg.sched.total = (int64_t)t->n_batches * cfg->epochs;
-    model_init(&t->model, &cfg->model, ds->users.n, ds->items.n);
-    model_init_params(&t->model, cfg->seed, 0, 0);
+    model_init(&t->model, &cfg->model, layout_user_count(l, ctx->rank),
+               layout_item_count(l, ctx->rank));
+    model_init_params(&t->model, cfg->seed, (int64_t)t->user_lo,
+                      (int64_t)layout_item_lo(l, ctx->rank));
     optim_init(&t->opt, &cfg->optim, t->model.n_params);
-    exchange_init(&t->x, ctx);
-    t->order = xmalloc((ds->n_train ? ds->n_train : 1) * sizeof(uint32_t));
+    exchange_init(&t->x, ctx, l, cfg->model.k);
+    const size_t n = ds->n_train ? ds->n_train : 1;
+    t->order = xmalloc(n * sizeof(uint32_t));
+    t->order_pos = xmalloc(n * sizeof(int64_t));
+    t->batch_start = xmalloc((t->n_batches + 1) * sizeof(size_t));
     t->order_epoch = -1;
     trainer_alloc_workspace(t);
     smooth_init(&t->smooth, 0.98);
+    uint64_t rounds = (ds->n_valid + VALID_CHUNK - 1) / VALID_CHUNK;
+    CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, &rounds, 1, MPI_UINT64_T, MPI_MAX, ctx->comm));
+    t->valid_rounds = (size_t)rounds;
 }
 
 void trainer_free(Trainer *t)
 {
     model_free(&t->model);
     optim_free(&t->opt);
-    free(t->order);
-    free(t->b_user);
-    free(t->b_item);
-    free(t->b_y);
-    free(t->pred);
-    free(t->z);
-    free(t->dpred);
-    free(t->irows);
-    free(t->g_irows);
-    free(t->ibias);
-    free(t->g_ibias);
+    exchange_free(&t->x);
+    void *bufs[] = {t->order, t->order_pos, t->batch_start, t->b_user, t->b_item, t->b_pos,
+                    t->b_y, t->pred, t->z, t->dpred, t->irows, t->g_irows, t->ibias,
+                    t->g_ibias};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
+        free(bufs[i]);
     memset(t, 0, sizeof *t);
 }
 
-void train_order(uint32_t *order, size_t n, uint64_t seed, int epoch)
+static int cmp_pos_row(const void *a, const void *b)
 {
-    Perm p;
-    perm_init(&p, n, seed, RNG_STREAM_SHUFFLE, (uint64_t)epoch);
-    for (size_t r = 0; r < n; r++)
-        order[perm_apply(&p, r)] = (uint32_t)r;
+    const int64_t x = ((const int64_t *)a)[0], y = ((const int64_t *)b)[0];
+    return (x > y) - (x < y);
+}
+
+/* Sorts n (position, row) pairs by position: insertion sort for the small buckets of the
+ * usual batch sizes, qsort beyond. */
+static void sort_pairs(int64_t *pr, size_t n)
+{
+    if (n > 48) {
+        qsort(pr, n, 2 * sizeof(int64_t), cmp_pos_row);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        int64_t pos = pr[2 * i], row = pr[2 * i + 1];
+        size_t j = i;
+        for (; j > 0 && pr[2 * (j - 1)] > pos; j--) {
+            pr[2 * j] = pr[2 * (j - 1)];
+            pr[2 * j + 1] = pr[2 * (j - 1) + 1];
+        }
+        pr[2 * j] = pos;
+        pr[2 * j + 1] = row;
+    }
 }
 
 void trainer_shuffle(Trainer *t, int epoch)
 {
     if (t->order_epoch == epoch)
         return;
-    train_order(t->order, t->ds->n_train, t->cfg.seed, epoch);
+    const Dataset *ds = t->ds;
+    const size_t bs = t->cfg.bs, kept = t->n_batches * bs, nb = t->n_batches;
+    Perm p;
+    perm_init(&p, ds->n_train_total, t->cfg.seed, RNG_STREAM_SHUFFLE, (uint64_t)epoch);
+    /* Counting sort of the local rows by batch, then each batch by position. */
+    int64_t *pos = xmalloc((ds->n_train ? ds->n_train : 1) * sizeof(int64_t));
+    size_t *start = t->batch_start;
+    memset(start, 0, (nb + 1) * sizeof(size_t));
+    for (size_t r = 0; r < ds->n_train; r++) {
+        uint64_t q = perm_apply(&p, (uint64_t)ds->train_gidx[r]);
+        pos[r] = q < kept ? (int64_t)q : -1; /* past the last full batch: dropped */
+        if (pos[r] >= 0)
+            start[q / bs + 1]++;
+    }
+    for (size_t b = 0; b < nb; b++)
+        start[b + 1] += start[b];
+    int64_t *pr = xmalloc((start[nb] ? start[nb] : 1) * 2 * sizeof(int64_t));
+    size_t *next = xmalloc((nb ? nb : 1) * sizeof(size_t));
+    memcpy(next, start, nb * sizeof(size_t));
+    for (size_t r = 0; r < ds->n_train; r++)
+        if (pos[r] >= 0) {
+            size_t at = next[(size_t)pos[r] / bs]++;
+            pr[2 * at] = pos[r];
+            pr[2 * at + 1] = (int64_t)r;
+        }
+    for (size_t b = 0; b < nb; b++) {
+        sort_pairs(pr + 2 * start[b], start[b + 1] - start[b]);
+        for (size_t j = start[b]; j < start[b + 1]; j++) {
+            t->order_pos[j] = pr[2 * j];
+            t->order[j] = (uint32_t)pr[2 * j + 1];
+        }
+    }
+    free(next);
+    free(pr);
+    free(pos);
     t->order_epoch = epoch;
 }
 
-/* Loads n rating rows (indices rows[j] into the given arrays) into the batch buffers. */
+/* Loads n rating rows (rows[j] into the given arrays, or first + j) into the batch. */
 static void trainer_load(Trainer *t, const int32_t *user, const int32_t *item,
                          const float *y, const uint32_t *rows, size_t first, size_t n)
 {
     for (size_t j = 0; j < n; j++) {
         size_t r = rows ? rows[j] : first + j;
-        t->b_user[j] = user[r];
+        t->b_user[j] = user[r] - (int32_t)t->user_lo;
         t->b_item[j] = item[r];
         t->b_y[j] = y[r];
+    }
+}
+
+/* Squared (and, with ab, absolute) errors of the batch into order-free sums. */
+static void trainer_errors(const Trainer *t, size_t n, ExactSum *sq, ExactSum *ab)
+{
+    for (size_t j = 0; j < n; j++) {
+        const double d = (double)(t->pred[j] - t->b_y[j]); /* exact: float difference */
+        exact_add(sq, d * d);
+        if (ab)
+            exact_add(ab, fabs(d));
     }
 }
 
 double trainer_step(Trainer *t, size_t b, double lr, double mom)
 {
     const Dataset *ds = t->ds;
-    const size_t n = t->cfg.bs;
+    const size_t first = t->batch_start[b], n = t->batch_start[b + 1] - first;
     Model *m = &t->model;
-    trainer_load(t, ds->train_user, ds->train_item, ds->train_rating, t->order + b * n, 0, n);
+    trainer_load(t, ds->train_user, ds->train_item, ds->train_rating, t->order + first, 0, n);
+    memcpy(t->b_pos, t->order_pos + first, n * sizeof(int64_t));
     exchange_gather_items(&t->x, t->irows, t->ibias, m, t->b_item, n);
     model_forward(t->pred, t->z, m, t->b_user, t->irows, t->ibias, n);
-    double sum = model_mse(t->dpred, t->pred, t->b_y, n, (double)n);
+    model_mse(t->dpred, t->pred, t->b_y, n, (double)t->cfg.bs);
     model_backward(m, t->g_irows, t->g_ibias, t->dpred, t->pred, t->z, t->b_user, t->irows, n);
-    exchange_scatter_item_grads(&t->x, m, t->g_irows, t->g_ibias, t->b_item, n);
+    exchange_scatter_item_grads(&t->x, m, t->g_irows, t->g_ibias, t->b_item, t->b_pos, n);
+    const double t0 = MPI_Wtime();
     optim_step(&t->opt, m->params, m->grads, lr, mom);
-    return exchange_sum(&t->x, sum) / (double)n;
+    t->update_seconds += MPI_Wtime() - t0;
+    ExactSum loss = {0};
+    trainer_errors(t, n, &loss, NULL);
+    exchange_allreduce_exact(&t->x, &loss, 1);
+    return exact_value(&loss) / (double)t->cfg.bs;
 }
 
 double trainer_validate(Trainer *t, double *mae)
 {
     const Dataset *ds = t->ds;
-    double sq = 0.0, ab = 0.0;
-    for (size_t first = 0; first < ds->n_valid; first += t->cap) {
-        size_t n = ds->n_valid - first < t->cap ? ds->n_valid - first : t->cap;
+    ExactSum sums[2] = {{0}, {0}};
+    for (size_t round = 0; round < t->valid_rounds; round++) {
+        const size_t first = round * VALID_CHUNK;
+        size_t n = first < ds->n_valid ? ds->n_valid - first : 0;
+        n = n < VALID_CHUNK ? n : VALID_CHUNK;
         trainer_load(t, ds->valid_user, ds->valid_item, ds->valid_rating, NULL, first, n);
         exchange_gather_items(&t->x, t->irows, t->ibias, &t->model, t->b_item, n);
         model_forward(t->pred, t->z, &t->model, t->b_user, t->irows, t->ibias, n);
-        for (size_t j = 0; j < n; j++) {
-            double d = (double)t->pred[j] - (double)t->b_y[j];
-            sq += d * d;
-            ab += fabs(d);
-        }
+        trainer_errors(t, n, &sums[0], &sums[1]);
     }
-    sq = exchange_sum(&t->x, sq);
-    ab = exchange_sum(&t->x, ab);
+    exchange_allreduce_exact(&t->x, sums, 2);
+    const double nv = (double)ds->n_valid_total;
     if (mae)
-        *mae = ds->n_valid ? ab / (double)ds->n_valid : NAN;
-    return ds->n_valid ? sq / (double)ds->n_valid : NAN;
+        *mae = nv > 0 ? exact_value(&sums[1]) / nv : NAN;
+    return nv > 0 ? exact_value(&sums[0]) / nv : NAN;
 }
 
 /* One epoch of training batches; fills the row's training fields. */
 static void trainer_epoch(Trainer *t, int epoch, EpochRow *row, Progress *bar)
 {
     trainer_shuffle(t, epoch);
-    progress_start(bar, t->cfg.progress, "train", (int64_t)t->n_batches);
+    progress_start(bar, t->cfg.progress && t->ctx->rank == 0, "train", (int64_t)t->n_batches);
     double lr = 0.0, mom = 0.0;
     for (size_t b = 0; b < t->n_batches; b++) {
         schedule_at(&t->cfg.sched, t->iter, &lr, &mom);
@@ -154,6 +225,23 @@ static void trainer_epoch(Trainer *t, int epoch, EpochRow *row, Progress *bar)
     row->train_loss = smooth_value(&t->smooth);
 }
 
+/* Job-wide counters of the epoch: bytes and messages summed, the imbalance of the
+ * local (non-exchange) work as max over mean. */
+static void trainer_epoch_stats(Trainer *t, EpochRow *row)
+{
+    double work = row->train_seconds - t->x.seconds, wmax = 0.0, wsum = 0.0;
+    uint64_t counts[2] = {t->x.bytes, t->x.messages};
+    CHECK_MPI(MPI_Allreduce(&work, &wmax, 1, MPI_DOUBLE, MPI_MAX, t->ctx->comm));
+    CHECK_MPI(MPI_Allreduce(&work, &wsum, 1, MPI_DOUBLE, MPI_SUM, t->ctx->comm));
+    CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, counts, 2, MPI_UINT64_T, MPI_SUM, t->ctx->comm));
+    row->exchange_seconds = t->x.seconds;
+    row->update_seconds = t->update_seconds;
+    row->compute_seconds = work - t->update_seconds;
+    row->imbalance = wsum > 0 ? wmax / (wsum / t->ctx->size) : 1.0;
+    row->exchange_bytes = counts[0];
+    row->exchange_messages = counts[1];
+}
+
 double trainer_fit(Trainer *t, EpochCallback on_epoch, void *arg)
 {
     EpochRow row = {0};
@@ -161,14 +249,14 @@ double trainer_fit(Trainer *t, EpochCallback on_epoch, void *arg)
     row.valid_loss = NAN;
     for (int e = 0; e < t->cfg.epochs; e++) {
         exchange_reset_counters(&t->x);
+        t->update_seconds = 0.0;
         const double t0 = MPI_Wtime();
         row.epoch = e;
         trainer_epoch(t, e, &row, &bar);
         row.train_seconds = MPI_Wtime() - t0;
+        trainer_epoch_stats(t, &row);
         row.valid_loss = trainer_validate(t, NULL);
         row.seconds = MPI_Wtime() - t0;
-        row.exchange_seconds = t->x.seconds;
-        row.exchange_bytes = t->x.bytes;
         if (on_epoch)
             on_epoch(&row, arg);
     }
@@ -217,9 +305,10 @@ size_t trainer_lr_find(Trainer *t, double start, double end, int64_t num_it, int
     SmoothLoss smooth;
     smooth_init(&smooth, 0.98);
     Progress bar;
-    progress_start(&bar, t->cfg.progress, "lr-find", num_it);
+    progress_start(&bar, t->cfg.progress && t->ctx->rank == 0, "lr-find", num_it);
     double best = INFINITY;
     size_t n = 0;
+    /* Every rank sees the same losses, so every rank leaves the loops together. */
     for (int epoch = 0; n < (size_t)num_it && t->n_batches > 0; epoch++) {
         trainer_shuffle(t, epoch);
         for (size_t b = 0; b < t->n_batches && n < (size_t)num_it; b++) {
@@ -240,22 +329,46 @@ done:
     return n;
 }
 
-int trainer_dump_params(const Trainer *t, const char *path)
+/* ------------------------------------------------------------------ parameter dump */
+
+/* Writes count floats at element offset `at` of the file, collectively. */
+static int dump_table(MPI_File f, const float *data, size_t count, size_t at)
 {
-    int err = 0;
-    if (t->ctx->rank == 0) {
-        FILE *f = fopen(path, "wb");
-        if (!f)
-            err = errno;
-        else {
-            if (fwrite(t->model.params, sizeof(float), t->model.n_params, f) !=
-                t->model.n_params)
-                err = errno ? errno : EIO;
-            if (fclose(f) != 0 && !err)
-                err = errno;
+    MPI_Status status;
+    return MPI_File_write_at_all(f, (MPI_Offset)(at * sizeof(float)), data, (int)count,
+                                 MPI_FLOAT, &status);
+}
+
+int trainer_dump_params(const Trainer *t, const char *path, char *msg, size_t msg_len)
+{
+    const Model *m = &t->model;
+    const Layout *l = &t->ds->layout;
+    const size_t k = m->spec.k, nu = l->n_users, ni = l->n_items, bias = m->user_b != NULL;
+    const size_t ulo = t->user_lo, ilo = layout_item_lo(l, t->ctx->rank);
+    MPI_File f;
+    if (t->ctx->rank == 0)
+        MPI_File_delete(path, MPI_INFO_NULL); /* truncate: the file is rewritten whole */
+    CHECK_MPI(MPI_Barrier(t->ctx->comm));
+    int rc = MPI_File_open(t->ctx->comm, path, MPI_MODE_CREATE | MPI_MODE_WRONLY,
+                           MPI_INFO_NULL, &f);
+    if (rc == MPI_SUCCESS) {
+        size_t base = 0;
+        rc |= dump_table(f, m->user_f, m->n_users * k, base + ulo * k);
+        base += nu * k;
+        if (bias) {
+            rc |= dump_table(f, m->user_b, m->n_users, base + ulo);
+            base += nu;
         }
+        rc |= dump_table(f, m->item_f, m->n_items * k, base + ilo * k);
+        base += ni * k;
+        if (bias)
+            rc |= dump_table(f, m->item_b, m->n_items, base + ilo);
+        rc |= MPI_File_close(&f);
     }
-    CHECK_MPI(MPI_Bcast(&err, 1, MPI_INT, 0, t->ctx->comm));
-    errno = err;
-    return err ? -1 : 0;
+    int bad = rc != MPI_SUCCESS;
+    CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, t->ctx->comm));
+    if (bad)
+        snprintf(msg, msg_len, "cannot write '%s' (MPI-IO failed; is the folder writable?)",
+                 path);
+    return bad ? -1 : 0;
 }

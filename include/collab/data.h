@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "collab/shard.h"
 #include "collab/status.h"
 
 typedef enum DataFormat {
@@ -104,6 +105,12 @@ typedef struct Dataset {
     int32_t *valid_item;    /* (n_valid) */
     float *valid_rating;    /* (n_valid) */
     double train_mean;      /* mean training rating */
+    /* Set by dataset_distribute (distribute.h); after it, the row arrays above hold only
+     * this rank's users' ratings. */
+    int64_t *train_gidx;    /* (n_train) index among all training rows, in file order */
+    size_t n_train_total;   /* training rows over all ranks */
+    size_t n_valid_total;   /* validation rows over all ranks */
+    Layout layout;          /* who owns which user and item */
 } Dataset;
 
 /* Encodes r into ds with is_valid[i] marking validation rows (NULL: none). Train and

@@ -1,13 +1,13 @@
 /* exchange.h - every MPI collective of the training step, behind one seam.
  *
- * The step reads: local batch -> exchange_gather_items (the item rows the batch needs)
- * -> forward -> backward -> exchange_scatter_item_grads (item gradients to the rows'
- * owners, summed in batch-position order) -> each owner updates its rows.
+ * The step reads: local batch -> exchange_gather_items (the item rows the batch needs,
+ * from their owners) -> forward -> backward -> exchange_scatter_item_grads (each
+ * rating's item gradient to the item's owner, which sums them in global batch-position
+ * order) -> each owner updates its rows -> exchange_allreduce_exact (the batch loss).
  *
- * In this version every rank holds every row and replicates the work (the ranks agree
- * on one copy), so gather and scatter are local copies and the reductions are local;
- * the sharded version replaces the bodies, not the calls. Counters record what crossed
- * the seam so --verbose can report it. */
+ * Determinism: an owner adds the gradient contributions to a row in increasing global
+ * position, and job-wide sums are taken in fixed point (ExactSum), so every result is
+ * the same bits at any number of ranks. Counters record what crossed the seam. */
 #ifndef COLLAB_EXCHANGE_H
 #define COLLAB_EXCHANGE_H
 
@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "collab/model.h"
+#include "collab/shard.h"
 
 /* Communicator and this process's place in it, passed explicitly everywhere. */
 typedef struct Ctx {
@@ -27,28 +28,63 @@ typedef struct Ctx {
 void ctx_init(Ctx *ctx);
 void ctx_free(Ctx *ctx);
 
+/* A sum whose result does not depend on the order of its terms: each term in [0, 2^30)
+ * is rounded to a multiple of 2^-32 and added as two exact integers; larger, negative
+ * or non-finite terms are counted as `bad` and make the result infinite. */
+typedef struct ExactSum {
+    int64_t hi, lo, bad;
+} ExactSum;
+
+void exact_add(ExactSum *s, double term);
+double exact_value(const ExactSum *s);
+
+/* A buffer that grows as needed, outside the kernels (amortised doubling). */
+typedef struct Buf {
+    void *p;
+    size_t cap;  /* bytes */
+} Buf;
+
+/* The seam's state: per-rank counts, dedup tables, staging buffers and counters. */
 typedef struct Exchange {
     const Ctx *ctx;
-    uint64_t bytes;       /* payload bytes moved through the seam (this rank) */
-    uint64_t messages;    /* collective calls made */
-    double seconds;       /* wall time inside the seam */
+    const Layout *layout;
+    size_t k;                 /* factors per row; rows move with their bias: k + 1 floats */
+    int *send_n, *recv_n;     /* (nranks) records to / from each rank */
+    int *scnt, *soff, *rcnt, *roff;  /* (nranks) element counts and offsets of a call */
+    uint32_t *stamp;          /* (n_items) batch stamp per global item, for dedup */
+    int32_t *slot;            /* (n_items) index of the item in the batch's unique list */
+    uint32_t cur;             /* current stamp */
+    Buf uniq;                 /* int32 (u) distinct items of the batch, sorted = by owner */
+    Buf srv;                  /* int32 (s) items other ranks asked of this rank */
+    Buf uniq_rows, srv_rows;  /* float (u, k+1), (s, k+1) */
+    Buf rec_out, rec_in;      /* int64 (n, 2) (position, item) per rating gradient */
+    Buf g_out, g_in;          /* float (n, k+1) per rating gradient */
+    Buf order;                /* (position, index) (n) received gradients, sorted */
+    uint64_t bytes;           /* payload bytes this rank sent through the seam */
+    uint64_t messages;        /* collective calls made */
+    double seconds;           /* wall time inside the seam */
 } Exchange;
 
-void exchange_init(Exchange *x, const Ctx *ctx);
+/* Sizes the seam for k factors over the layout's items. Collective (no communication). */
+void exchange_init(Exchange *x, const Ctx *ctx, const Layout *layout, size_t k);
+void exchange_free(Exchange *x);
 /* Zeroes the counters (e.g. at each epoch). */
 void exchange_reset_counters(Exchange *x);
 
-/* Fills irows (n, k) and ibias (n; unused for MODEL_DOT) with the factor row and bias
- * of item[j] (global item ids) for each of the n ratings. */
+/* Collective: fills irows (n, k) and ibias (n; NULL for MODEL_DOT) with the factor row
+ * and bias of item[j] (global item ids) for each of this rank's n ratings, fetching each
+ * distinct item once from its owner. m holds this rank's owned item rows. */
 void exchange_gather_items(Exchange *x, float *irows, float *ibias, const Model *m,
                            const int32_t *item, size_t n);
 
-/* Adds the per-rating item gradients g_irows (n, k) and g_ibias (n) into the owners'
- * gradient rows m->g_item_f, m->g_item_b, in rating (batch-position) order. */
+/* Collective: sends rating j's item gradient (g_irows row j, g_ibias[j]) with its global
+ * batch position pos[j] to the item's owner, which adds all contributions to its rows of
+ * m->g_item_f / m->g_item_b in increasing position. */
 void exchange_scatter_item_grads(Exchange *x, Model *m, const float *g_irows,
-                                 const float *g_ibias, const int32_t *item, size_t n);
+                                 const float *g_ibias, const int32_t *item,
+                                 const int64_t *pos, size_t n);
 
-/* The job-wide sum of per-rank partial sums, independent of the rank count. */
-double exchange_sum(Exchange *x, double local);
+/* Collective: sums n ExactSums element-wise over all ranks, in place. */
+void exchange_allreduce_exact(Exchange *x, ExactSum *s, int n);
 
 #endif

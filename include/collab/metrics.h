@@ -13,8 +13,9 @@ typedef struct EpochRow {
     double seconds;        /* wall time of train + validation */
     double lr, mom;        /* at the epoch's last batch */
     double train_seconds;  /* training part of seconds */
-    double exchange_seconds;
-    uint64_t exchange_bytes;
+    double exchange_seconds, update_seconds, compute_seconds;  /* of training, rank 0 */
+    double imbalance;      /* max over ranks / mean of the training compute+update time */
+    uint64_t exchange_bytes, exchange_messages;  /* summed over ranks */
 } EpochRow;
 
 /* Prints the header "epoch  train_loss  valid_loss  time". */

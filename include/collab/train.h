@@ -1,10 +1,13 @@
-/* train.h - the training step, the fit loop, validation and the lr_find sweep.
+/* train.h - the training step, the fit loop, validation and the lr_find sweep, on a
+ * sharded dataset (distribute.h).
  *
- * A Trainer owns the model, the optimizer, the exchange and every per-batch buffer, so
- * the step itself allocates nothing. Batch order: in epoch e, training row r (file order
- * among training rows) sits at position perm_e(r), a Feistel permutation keyed by
- * (seed, e); batch b holds positions [b*bs, (b+1)*bs); the last partial batch is dropped,
- * as fastai's shuffled DataLoader does. All functions are collective over ctx. */
+ * A Trainer owns this rank's model rows (its users' and its items'), their optimizer
+ * state, the exchange and the per-batch buffers. Batch order: in epoch e, training row g
+ * (its index among all training rows, file order) sits at position perm_e(g), a Feistel
+ * permutation keyed by (seed, e); global batch b holds positions [b*bs, (b+1)*bs); the
+ * last partial batch is dropped, as fastai's shuffled DataLoader does. Each rank works
+ * on its own users' ratings of batch b, so batch b is the same set of ratings at any
+ * number of ranks. All functions are collective over ctx unless marked local. */
 #ifndef COLLAB_TRAIN_H
 #define COLLAB_TRAIN_H
 
@@ -31,32 +34,36 @@ typedef struct TrainConfig {
 
 typedef struct Trainer {
     const Ctx *ctx;
-    const Dataset *ds;
+    const Dataset *ds;               /* this rank's shard */
     TrainConfig cfg;
-    Model model;
+    Model model;                     /* this rank's user rows and item rows */
     Optim opt;
     Exchange x;
-    size_t n_batches;     /* training batches per epoch */
-    uint32_t *order;      /* (n_train) position -> training row, current epoch */
-    int order_epoch;      /* epoch that order holds, -1 none */
+    size_t user_lo;                  /* global id of the first local user row */
+    size_t n_batches;                /* global training batches per epoch */
+    size_t valid_rounds;             /* validation chunks, the most any rank needs */
+    /* current epoch's local batch order */
+    int order_epoch;                 /* epoch that order holds, -1 none */
+    uint32_t *order;                 /* (n_train) local rows, sorted by position */
+    int64_t *order_pos;              /* (n_train) their positions */
+    size_t *batch_start;             /* (n_batches + 1) local rows of batch b */
     /* per-batch workspace, sized for max(bs, validation chunk) ratings */
     size_t cap;
-    int32_t *b_user, *b_item;        /* (cap) */
+    int32_t *b_user, *b_item;        /* (cap) local user row, global item id */
+    int64_t *b_pos;                  /* (cap) global batch position */
     float *b_y, *pred, *z, *dpred;   /* (cap) */
     float *irows, *g_irows;          /* (cap, k) */
     float *ibias, *g_ibias;          /* (cap) */
     SmoothLoss smooth;
     int64_t iter;                    /* training batches done since the fit began */
+    double update_seconds;           /* time in optim_step this epoch */
 } Trainer;
 
 /* Sizes the model to the dataset's vocabularies and initialises it from cfg->seed. */
 void trainer_init(Trainer *t, const Ctx *ctx, const Dataset *ds, const TrainConfig *cfg);
 void trainer_free(Trainer *t);
 
-/* Fills order (n) with epoch e's batch order: order[perm_e(r)] = r. Local, pure. */
-void train_order(uint32_t *order, size_t n, uint64_t seed, int epoch);
-
-/* Makes t->order hold epoch e's batch order. */
+/* Makes t->order hold epoch e's local batch order. Local. */
 void trainer_shuffle(Trainer *t, int epoch);
 
 /* One optimizer step on batch b of the current order with the given lr and momentum.
@@ -80,7 +87,8 @@ size_t trainer_lr_find(Trainer *t, double start, double end, int64_t num_it, int
                        double *lrs, double *losses);
 
 /* Writes every parameter table (user_f, user_b, item_f, item_b in vocabulary order) as
- * raw little-endian float32 to path, from rank 0. Collective. Returns 0 or -1 (errno). */
-int trainer_dump_params(const Trainer *t, const char *path);
+ * raw float32 to path, each rank its own rows (MPI-IO). Collective. Returns 0, or -1 on
+ * every rank with msg (size msg_len) saying why. */
+int trainer_dump_params(const Trainer *t, const char *path, char *msg, size_t msg_len);
 
 #endif

@@ -1,0 +1,240 @@
+/* distribute.c - rank 0's parsed dataset becomes one shard per rank: vocabularies are
+ * broadcast, ratings are scattered to the owners of their users. */
+#include "config.h"
+
+#include "collab/distribute.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "collab/check.h"
+#include "collab/rng.h"
+
+/* ------------------------------------------------------------------ vocabularies */
+
+/* Broadcasts n strings (NULL entries allowed) from root; receivers get fresh copies. */
+static char **bcast_strings(char **s, size_t n, int root, MPI_Comm comm)
+{
+    int rank;
+    CHECK_MPI(MPI_Comm_rank(comm, &rank));
+    uint64_t bytes = 0;
+    if (rank == root)
+        for (size_t i = 0; i < n; i++)
+            bytes += (s[i] ? strlen(s[i]) : 0) + 2; /* presence flag + text + NUL */
+    CHECK_MPI(MPI_Bcast(&bytes, 1, MPI_UINT64_T, root, comm));
+    char *buf = xmalloc(bytes ? bytes : 1), *at = buf;
+    if (rank == root)
+        for (size_t i = 0; i < n; i++) {
+            *at++ = s[i] ? 1 : 0;
+            size_t len = s[i] ? strlen(s[i]) : 0;
+            memcpy(at, s[i] ? s[i] : "", len + 1);
+            at += len + 1;
+        }
+    /* MPI counts are int: send in chunks of 1 GiB. */
+    for (uint64_t off = 0; off < bytes; off += 1u << 30) {
+        uint64_t len = bytes - off < (1u << 30) ? bytes - off : (1u << 30);
+        CHECK_MPI(MPI_Bcast(buf + off, (int)len, MPI_CHAR, root, comm));
+    }
+    char **out = s;
+    if (rank != root) {
+        out = xcalloc(n ? n : 1, sizeof(char *));
+        at = buf;
+        for (size_t i = 0; i < n; i++) {
+            int present = *at++;
+            out[i] = present ? xstrdup(at) : NULL;
+            at += strlen(at) + 1;
+        }
+    }
+    free(buf);
+    return out;
+}
+
+/* Broadcasts a vocabulary; receivers rebuild its lookup index from the sorted names. */
+static void bcast_vocab(Vocab *v, int root, MPI_Comm comm)
+{
+    int rank;
+    CHECK_MPI(MPI_Comm_rank(comm, &rank));
+    uint64_t n = v->n;
+    CHECK_MPI(MPI_Bcast(&n, 1, MPI_UINT64_T, root, comm));
+    char **names = bcast_strings(v->names, n, root, comm);
+    if (rank == root)
+        return;
+    /* names[0] is #na#; the rest are distinct and sorted, so building from them gives
+     * back the same vocabulary, index for index. */
+    int32_t *idx = xmalloc((n ? n : 1) * sizeof(int32_t));
+    for (uint64_t i = 0; i + 1 < n; i++)
+        idx[i] = (int32_t)i;
+    vocab_build(v, names + 1, idx, n ? n - 1 : 0);
+    free(idx);
+    for (uint64_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+/* ------------------------------------------------------------------ ratings */
+
+/* One array of rows to scatter: element size and MPI type. */
+typedef struct Column {
+    void **data;
+    size_t size;
+    MPI_Datatype type;
+} Column;
+
+/* Rank 0 reorders n rows so each owner's rows are contiguous (stable: file order kept
+ * within an owner) and scatters them; every rank's columns are replaced by its part. */
+static void scatter_rows(Column *cols, int ncols, size_t *n, const int *owner_of_row,
+                         MPI_Comm comm)
+{
+    int rank, p;
+    CHECK_MPI(MPI_Comm_rank(comm, &rank));
+    CHECK_MPI(MPI_Comm_size(comm, &p));
+    int *cnt = xcalloc((size_t)p, sizeof(int)), *off = xcalloc((size_t)p, sizeof(int));
+    size_t *next = xcalloc((size_t)p, sizeof(size_t));
+    if (rank == 0) {
+        for (size_t r = 0; r < *n; r++)
+            cnt[owner_of_row[r]]++;
+        for (int q = 1; q < p; q++)
+            next[q] = next[q - 1] + (size_t)cnt[q - 1];
+        for (int q = 0; q < p; q++)
+            off[q] = (int)next[q];
+    }
+    int mine = 0;
+    CHECK_MPI(MPI_Scatter(cnt, 1, MPI_INT, &mine, 1, MPI_INT, 0, comm));
+    size_t *dest = NULL;
+    if (rank == 0) {
+        dest = xmalloc((*n ? *n : 1) * sizeof(size_t));
+        for (size_t r = 0; r < *n; r++)
+            dest[r] = next[owner_of_row[r]]++;
+    }
+    for (int c = 0; c < ncols; c++) {
+        const size_t sz = cols[c].size;
+        char *sorted = NULL, *part = xmalloc((size_t)mine * sz + 1);
+        if (rank == 0) {
+            sorted = xmalloc(*n * sz + 1);
+            for (size_t r = 0; r < *n; r++)
+                memcpy(sorted + dest[r] * sz, (char *)*cols[c].data + r * sz, sz);
+        }
+        CHECK_MPI(MPI_Scatterv(sorted, cnt, off, cols[c].type, part, mine, cols[c].type, 0,
+                               comm));
+        free(sorted);
+        free(*cols[c].data);
+        *cols[c].data = part;
+    }
+    *n = (size_t)mine;
+    free(dest);
+    free(cnt);
+    free(off);
+    free(next);
+}
+
+/* Owner rank of each row's user. */
+static int *owners_of(const Layout *l, const int32_t *user, size_t n)
+{
+    int *own = xmalloc((n ? n : 1) * sizeof(int));
+    for (size_t r = 0; r < n; r++)
+        own[r] = layout_user_owner(l, (size_t)user[r]);
+    return own;
+}
+
+/* Rank 0: training ratings per user, for the balanced user ranges. */
+static uint64_t *user_counts(const Dataset *ds)
+{
+    uint64_t *c = xcalloc(ds->users.n ? ds->users.n : 1, sizeof(uint64_t));
+    for (size_t r = 0; r < ds->n_train; r++)
+        c[ds->train_user[r]]++;
+    return c;
+}
+
+/* Broadcasts the sizes, totals and layout from rank 0. */
+static void bcast_layout(Dataset *ds, int rank, int p, MPI_Comm comm)
+{
+    uint64_t sizes[4] = {ds->users.n, ds->items.n, ds->n_train, ds->n_valid};
+    CHECK_MPI(MPI_Bcast(sizes, 4, MPI_UINT64_T, 0, comm));
+    CHECK_MPI(MPI_Bcast(&ds->train_mean, 1, MPI_DOUBLE, 0, comm));
+    ds->n_train_total = sizes[2];
+    ds->n_valid_total = sizes[3];
+    size_t *start = xmalloc(((size_t)p + 1) * sizeof(size_t));
+    if (rank == 0) {
+        uint64_t *counts = user_counts(ds);
+        layout_init(&ds->layout, p, sizes[0], sizes[1], counts);
+        memcpy(start, ds->layout.user_start, ((size_t)p + 1) * sizeof(size_t));
+        free(counts);
+    }
+    CHECK_MPI(MPI_Bcast(start, p + 1, MPI_UINT64_T, 0, comm));
+    if (rank != 0)
+        layout_init_from(&ds->layout, p, sizes[0], sizes[1], start);
+    free(start);
+}
+
+void dataset_distribute(Dataset *ds, MPI_Comm comm)
+{
+    int rank, p;
+    CHECK_MPI(MPI_Comm_rank(comm, &rank));
+    CHECK_MPI(MPI_Comm_size(comm, &p));
+    bcast_layout(ds, rank, p, comm);
+    bcast_vocab(&ds->users, 0, comm);
+    bcast_vocab(&ds->items, 0, comm);
+    ds->item_titles = bcast_strings(ds->item_titles, ds->items.n, 0, comm);
+    if (rank == 0) {
+        ds->train_gidx = xmalloc((ds->n_train ? ds->n_train : 1) * sizeof(int64_t));
+        for (size_t r = 0; r < ds->n_train; r++)
+            ds->train_gidx[r] = (int64_t)r;
+    }
+    int *own = rank == 0 ? owners_of(&ds->layout, ds->train_user, ds->n_train) : NULL;
+    Column train[] = {{(void **)&ds->train_user, sizeof(int32_t), MPI_INT32_T},
+                      {(void **)&ds->train_item, sizeof(int32_t), MPI_INT32_T},
+                      {(void **)&ds->train_rating, sizeof(float), MPI_FLOAT},
+                      {(void **)&ds->train_gidx, sizeof(int64_t), MPI_INT64_T}};
+    scatter_rows(train, 4, &ds->n_train, own, comm);
+    free(own);
+    own = rank == 0 ? owners_of(&ds->layout, ds->valid_user, ds->n_valid) : NULL;
+    Column valid[] = {{(void **)&ds->valid_user, sizeof(int32_t), MPI_INT32_T},
+                      {(void **)&ds->valid_item, sizeof(int32_t), MPI_INT32_T},
+                      {(void **)&ds->valid_rating, sizeof(float), MPI_FLOAT}};
+    scatter_rows(valid, 3, &ds->n_valid, own, comm);
+    free(own);
+}
+
+/* ------------------------------------------------------------------ show-batch */
+
+void dataset_gather_first(int32_t *user, int32_t *item, float *rating, const Dataset *ds,
+                          uint64_t seed, int epoch, size_t n, MPI_Comm comm)
+{
+    int rank, p;
+    CHECK_MPI(MPI_Comm_rank(comm, &rank));
+    CHECK_MPI(MPI_Comm_size(comm, &p));
+    Perm perm;
+    perm_init(&perm, ds->n_train_total, seed, RNG_STREAM_SHUFFLE, (uint64_t)epoch);
+    /* Each rank contributes (position, user, item, rating bits) of its rows below n. */
+    int64_t *mine = xmalloc((n ? n : 1) * 4 * sizeof(int64_t));
+    int cnt = 0;
+    for (size_t r = 0; r < ds->n_train && (size_t)cnt < n; r++) {
+        uint64_t pos = perm_apply(&perm, (uint64_t)ds->train_gidx[r]);
+        if (pos >= n)
+            continue;
+        int32_t bits;
+        memcpy(&bits, &ds->train_rating[r], sizeof bits);
+        int64_t rec[4] = {(int64_t)pos, ds->train_user[r], ds->train_item[r], bits};
+        memcpy(mine + 4 * cnt++, rec, sizeof rec);
+    }
+    int *cnts = xcalloc((size_t)p, sizeof(int)), *offs = xcalloc((size_t)p, sizeof(int));
+    int mine4 = 4 * cnt;
+    CHECK_MPI(MPI_Gather(&mine4, 1, MPI_INT, cnts, 1, MPI_INT, 0, comm));
+    for (int q = 1; q < p; q++)
+        offs[q] = offs[q - 1] + cnts[q - 1];
+    int64_t *all = xmalloc(n * 4 * sizeof(int64_t) + 1);
+    CHECK_MPI(MPI_Gatherv(mine, mine4, MPI_INT64_T, all, cnts, offs, MPI_INT64_T, 0, comm));
+    if (rank == 0)
+        for (size_t i = 0; i < n; i++) {
+            const int64_t *rec = all + 4 * i;
+            const size_t at = (size_t)rec[0]; /* positions 0..n-1 arrive exactly once */
+            int32_t bits = (int32_t)rec[3];
+            user[at] = (int32_t)rec[1];
+            item[at] = (int32_t)rec[2];
+            memcpy(&rating[at], &bits, sizeof bits);
+        }
+    free(all);
+    free(mine);
+    free(cnts);
+    free(offs);
+}
