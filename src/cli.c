@@ -72,6 +72,23 @@ const OptSpec CLI_TRAIN_OPTS[] = {
     OPT_END,
 };
 
+const OptSpec CLI_CKPT_OPTS[] = {
+    OPT("checkpoint-dir", OPT_STR, checkpoint_dir, "DIR",
+        "write checkpoints (and metrics.h5) into DIR", NULL),
+    OPT("checkpoint-every", OPT_STR, checkpoint_every, "N[b]",
+        "checkpoint every N epochs, or every N batches with a 'b' suffix (e.g. 500b)", "1"),
+    OPT("checkpoint-minutes", OPT_DOUBLE, checkpoint_minutes, "M",
+        "also checkpoint when M minutes have passed since the last one (0: never)", "0"),
+    OPT("keep", OPT_INT, keep, "K", "keep the newest K checkpoints", "3"),
+    OPT("resume", OPT_STR, resume, "PATH|auto",
+        "continue from a checkpoint; auto: the newest in --checkpoint-dir, if any", NULL),
+    OPT("output", OPT_STR, output, "PATH", "write the final model (HDF5) to PATH", NULL),
+    OPT("metrics", OPT_STR, metrics, "PATH",
+        "append per-epoch metrics to this HDF5 file (default: DIR/metrics.h5 with "
+        "--checkpoint-dir)", NULL),
+    OPT_END,
+};
+
 const OptSpec CLI_LRFIND_OPTS[] = {
     OPT("start-lr", OPT_DOUBLE, start_lr, "LR", "first learning rate of the sweep", "1e-7"),
     OPT("end-lr", OPT_DOUBLE, end_lr, "LR", "last learning rate of the sweep", "10"),
@@ -79,12 +96,32 @@ const OptSpec CLI_LRFIND_OPTS[] = {
     OPT("suggest", OPT_STR, suggest, "S", "valley, minimum or steep", "valley"),
     OPT("no-stop-div", OPT_FLAG, no_stop_div, NULL,
         "do not stop when the loss exceeds 4x its best", NULL),
+    OPT("metrics", OPT_STR, metrics, "PATH",
+        "save the curve and the suggestion in this HDF5 file (group lr_find)", NULL),
     OPT_END,
 };
 
 const OptSpec CLI_SHOWBATCH_OPTS[] = {
     OPT("max-n", OPT_INT, max_n, "N", "rows of the batch to show", "10"),
     OPT("info", OPT_FLAG, info, NULL, "print the dataset's sizes on one line and stop", NULL),
+    OPT_END,
+};
+
+const OptSpec CLI_SYNTH_OPTS[] = {
+    OPT("output", OPT_STR, synth_output, "DIR",
+        "folder for ratings.csv, movies.csv and README.txt (created; required)", NULL),
+    OPT("ratings", OPT_INT, synth_ratings, "N", "target number of ratings (exact total reported)",
+        "5000000"),
+    OPT("users", OPT_INT, synth_users, "N", "users; 0 or unset: ratings/150", NULL),
+    OPT("items", OPT_INT, synth_items, "N",
+        "items; 0 or unset: 12*sqrt(ratings), about 60000 for 25M ratings", NULL),
+    OPT("rank", OPT_INT, synth_rank, "K", "hidden factors of the generating model", "8"),
+    OPT("zipf", OPT_DOUBLE, synth_zipf, "S", "item popularity power-law exponent, 0..2", "1.0"),
+    OPT("min-per-user", OPT_INT, synth_min_per_user, "N", "fewest ratings of any user", "20"),
+    OPT("noise", OPT_DOUBLE, synth_noise, "SD", "rating noise before rounding to half stars",
+        "0.5"),
+    OPT("seed", OPT_INT, seed, "N", "seed of every draw (the files do not depend on -np)", "42"),
+    OPT("quiet", OPT_FLAG, quiet, NULL, "print only the summary line and errors", NULL),
     OPT_END,
 };
 
@@ -100,11 +137,12 @@ const OptSpec CLI_OUTPUT_OPTS[] = {
 };
 
 static const OptSpec *const TRAIN_GROUPS[] = {CLI_DATA_OPTS, CLI_MODEL_OPTS, CLI_TRAIN_OPTS,
-                                              CLI_OUTPUT_OPTS, NULL};
+                                              CLI_CKPT_OPTS, CLI_OUTPUT_OPTS, NULL};
 static const OptSpec *const LRFIND_GROUPS[] = {CLI_DATA_OPTS, CLI_MODEL_OPTS, CLI_TRAIN_OPTS,
                                                CLI_LRFIND_OPTS, CLI_OUTPUT_OPTS, NULL};
 static const OptSpec *const SHOWBATCH_GROUPS[] = {CLI_DATA_OPTS, CLI_BATCH_OPTS,
                                                   CLI_SHOWBATCH_OPTS, CLI_HELP_OPTS, NULL};
+static const OptSpec *const SYNTH_GROUPS[] = {CLI_SYNTH_OPTS, CLI_HELP_OPTS, NULL};
 
 const Command CLI_COMMANDS[] = {
     {"train", "train a model with fit_one_cycle and print the epoch table",
@@ -113,6 +151,8 @@ const Command CLI_COMMANDS[] = {
      "collab-mpi lr-find [OPTIONS]", LRFIND_GROUPS, cmd_lr_find},
     {"show-batch", "print a training batch: user, title, rating",
      "collab-mpi show-batch [OPTIONS]", SHOWBATCH_GROUPS, cmd_show_batch},
+    {"synth", "write a synthetic MovieLens-shaped ratings set of any size",
+     "collab-mpi synth --output DIR [OPTIONS]", SYNTH_GROUPS, cmd_synth},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -193,11 +233,13 @@ int cli_parse(Options *o, const Command *cmd, int argc, char **argv, Status *st)
 void cli_print_help(FILE *f, const Command *cmd)
 {
     fprintf(f, "Usage: %s\n%s.\n", cmd->usage, cmd->summary);
-    static const char *const titles[] = {"Data", "Model", "Training", "Batches", "lr-find",
-                                         "show-batch", "Output", "Other"};
-    const OptSpec *const known[] = {CLI_DATA_OPTS,   CLI_MODEL_OPTS,     CLI_TRAIN_OPTS,
-                                    CLI_BATCH_OPTS,  CLI_LRFIND_OPTS,    CLI_SHOWBATCH_OPTS,
-                                    CLI_OUTPUT_OPTS, CLI_HELP_OPTS};
+    static const char *const titles[] = {"Data",       "Model", "Training", "Batches", "lr-find",
+                                         "show-batch", "synth", "Output",   "Other",
+                                         "Checkpoints"};
+    const OptSpec *const known[] = {CLI_DATA_OPTS,      CLI_MODEL_OPTS,  CLI_TRAIN_OPTS,
+                                    CLI_BATCH_OPTS,     CLI_LRFIND_OPTS, CLI_SHOWBATCH_OPTS,
+                                    CLI_SYNTH_OPTS,     CLI_OUTPUT_OPTS, CLI_HELP_OPTS,
+                                    CLI_CKPT_OPTS};
     for (const OptSpec *const *g = cmd->groups; *g; g++) {
         for (size_t t = 0; t < sizeof known / sizeof *known; t++)
             if (known[t] == *g)
@@ -256,6 +298,7 @@ int cli_main(const Ctx *ctx, int argc, char **argv)
         log_init(ctx->rank, o.quiet ? LOG_QUIET : o.verbose ? LOG_VERBOSE : LOG_NORMAL);
         return c->run(ctx, &o);
     }
-    log_error("unknown command '%s' (commands: train, lr-find, show-batch; see --help)", name);
+    log_error("unknown command '%s' (commands: train, lr-find, show-batch, synth; see --help)",
+              name);
     return 2;
 }

@@ -9,6 +9,7 @@
 #include "collab/check.h"
 #include "collab/cli.h"
 #include "collab/log.h"
+#include "collab/signals.h"
 
 static void print_curve(const double *lrs, const double *losses, size_t n, size_t mark)
 {
@@ -28,7 +29,8 @@ int cmd_lr_find(const Ctx *ctx, Options *o)
         log_error("%s", st.msg);
         return st.code;
     }
-    cfg.epochs = 1;  /* only sizes the (unused) schedule */
+    cfg.epochs = 1; /* only sizes the (unused) schedule */
+    signals_install();
     Dataset ds;
     int rc = cmd_prepare(&ds, ctx, o, &cfg);
     if (rc)
@@ -40,15 +42,28 @@ int cmd_lr_find(const Ctx *ctx, Options *o)
     double *losses = xmalloc((size_t)o->num_it * sizeof(double));
     size_t n = trainer_lr_find(&t, o->start_lr, o->end_lr, o->num_it, !o->no_stop_div, lrs,
                                losses);
+    const int stopped = t.flags[FLAG_STOP] != 0;
     size_t idx = 0;
     double lr = lrfind_suggest(which, lrs, losses, n, o->num_it, &idx);
+    if (o->metrics && log_rank() == 0)
+        metrics_file_lr_find(o->metrics, lrs, losses, n, names[which], lr, stopped, &st);
+    if (status_agree(&st, ctx->comm)) {
+        log_error("%s", st.msg);
+        rc = STATUS_DATA;
+    }
+    if (stopped) {
+        const int sig = signals_agree(ctx->comm);
+        log_error("lr-find stopped by signal %d after %zu batches; the model is unchanged%s",
+                  sig, n, o->metrics ? " and the partial curve is saved" : "");
+        rc = 128 + sig;
+    }
     if (log_rank() == 0) {
         if (log_verbosity() >= LOG_NORMAL)
             print_curve(lrs, losses, n, idx);
         printf("suggestion: %s %.6e (%zu batches%s)\n", names[which], lr, n,
                n < (size_t)o->num_it ? ", stopped: loss diverged" : "");
     }
-    if (isnan(lr)) {
+    if (!stopped && isnan(lr)) {
         log_error("lr-find recorded %zu batches, too few for a suggestion: raise --num-it or "
                   "--end-lr", n);
         rc = STATUS_DATA;

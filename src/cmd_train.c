@@ -1,28 +1,251 @@
-/* cmd_train.c - `collab-mpi train`: parse -> validate -> load -> fit -> report. */
+/* cmd_train.c - `collab-mpi train`: parse -> validate -> load -> (resume) -> fit with
+ * checkpoints and metrics -> report -> write the model. */
 #include "config.h"
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "collab/check.h"
 #include "collab/cli.h"
 #include "collab/log.h"
+#include "collab/signals.h"
 
-/* What the epoch callback keeps for the summary line. */
-typedef struct FitLog {
-    int verbose;
-    int epochs;
+/* Checkpoint cadence and where things go, validated from the options. */
+typedef struct CkptPolicy {
+    const char *dir;          /* NULL: no checkpoints */
+    int64_t every_epochs;     /* 0: not by epochs */
+    int64_t every_batches;    /* 0: not by batches */
+    double minutes;           /* 0: not by time */
+    int keep;
+} CkptPolicy;
+
+/* Everything the fit hooks need. */
+typedef struct TrainRun {
+    const Ctx *ctx;
+    const Options *o;
+    const Dataset *ds;
+    CkptPolicy policy;
+    CkptSetting *settings;
+    size_t n_settings;
+    MetricsFile metrics;      /* rank 0; closed (-1) when not kept */
+    double last_ckpt;         /* MPI_Wtime of the last checkpoint (rank 0's clock) */
+    int epochs_done;
     double seconds, train_seconds;
-} FitLog;
+    int checkpointed;         /* a checkpoint was written at the stop */
+    int failed;               /* a checkpoint or metrics write failed */
+} TrainRun;
+
+static int parse_policy(CkptPolicy *p, const Options *o, Status *st)
+{
+    char *end = NULL;
+    long long n = strtoll(o->checkpoint_every, &end, 10);
+    int batches = end && *end == 'b' && end[1] == '\0';
+    memset(p, 0, sizeof *p);
+    if (end == o->checkpoint_every || (*end && !batches) || n < 1)
+        return status_set(st, STATUS_USAGE, "option --checkpoint-every: '%s' is not N (epochs) "
+                          "or Nb (batches) with N >= 1", o->checkpoint_every);
+    if (!(o->checkpoint_minutes >= 0))
+        return status_set(st, STATUS_USAGE, "option --checkpoint-minutes: %g is negative",
+                          o->checkpoint_minutes);
+    if (o->keep < 1)
+        return status_set(st, STATUS_USAGE, "option --keep: %lld is not >= 1",
+                          (long long)o->keep);
+    if (o->resume && !strcmp(o->resume, "auto") && !o->checkpoint_dir)
+        return status_set(st, STATUS_USAGE, "option --resume auto needs --checkpoint-dir");
+    p->dir = o->checkpoint_dir;
+    p->every_epochs = batches ? 0 : n;
+    p->every_batches = batches ? n : 0;
+    p->minutes = o->checkpoint_minutes;
+    p->keep = (int)o->keep;
+    return STATUS_OK;
+}
+
+/* The checkpoint content of the trainer at (epoch, batch). */
+static void run_content(CkptContent *c, CkptTable *tables, Trainer *t, const TrainRun *run,
+                        int with_optimizer, int epoch, size_t batch)
+{
+    const Dataset *ds = run->ds;
+    memset(c, 0, sizeof *c);
+    c->with_optimizer = with_optimizer;
+    c->tables = tables;
+    c->n_tables = trainer_tables(t, tables, with_optimizer);
+    trainer_progress(t, epoch, batch, &c->progress);
+    c->data = (CkptData){ds->n_train_total, ds->n_valid_total, ds->users.n, ds->items.n, 0};
+    c->data.fingerprint =
+        ckpt_fingerprint(ds->train_gidx, ds->train_user, ds->train_item, ds->train_rating,
+                         ds->n_train, 1, run->ctx) +
+        ckpt_fingerprint(NULL, ds->valid_user, ds->valid_item, ds->valid_rating, ds->n_valid, 2,
+                         run->ctx);
+    c->user_names = ds->users.names;
+    c->item_names = ds->items.names;
+    c->item_titles = ds->item_titles;
+    c->settings = run->settings;
+    c->n_settings = run->n_settings;
+}
+
+static int run_checkpoint(TrainRun *run, Trainer *t, int epoch, size_t batch)
+{
+    CkptTable tables[12];
+    CkptContent c;
+    Status st;
+    char path[4096];
+    status_clear(&st);
+    run_content(&c, tables, t, run, 1, epoch, batch);
+    ckpt_name(path, sizeof path, run->policy.dir, epoch, t->iter);
+    if (ckpt_write(path, run->ctx, &c, &st)) {
+        log_error("%s", st.msg);
+        run->failed = 1;
+        return st.code;
+    }
+    ckpt_prune(run->policy.dir, run->policy.keep, run->ctx);
+    log_verbose("checkpoint: %s\n", path);
+    run->last_ckpt = MPI_Wtime();
+    return STATUS_OK;
+}
+
+/* Is a checkpoint due at this boundary by the cadence (not counting stop/timer)? */
+static int cadence_due(const TrainRun *run, const Trainer *t, int epoch, int epoch_end)
+{
+    const CkptPolicy *p = &run->policy;
+    if (epoch_end)
+        return p->every_epochs && epoch % p->every_epochs == 0;
+    return p->every_batches && t->iter % p->every_batches == 0;
+}
+
+/* Test hook: COLLAB_TEST_SIGNAL_AT=N makes rank 0 raise SIGTERM after training batch N
+ * (counted from the start of the fit), as a batch scheduler would; the ranks then agree
+ * to stop at the next boundary. */
+static void test_signal(const TrainRun *run, const Trainer *t)
+{
+    const char *at = getenv("COLLAB_TEST_SIGNAL_AT");
+    if (at && run->ctx->rank == 0 && t->iter == strtoll(at, NULL, 10))
+        raise(SIGTERM);
+}
+
+static int on_boundary(Trainer *t, int epoch, size_t batch, int epoch_end, void *arg)
+{
+    TrainRun *run = arg;
+    test_signal(run, t);
+    const int stop = t->flags[FLAG_STOP] != 0;
+    if (run->policy.dir && !run->failed &&
+        (stop || t->flags[FLAG_CHECKPOINT] || cadence_due(run, t, epoch, epoch_end))) {
+        if (run_checkpoint(run, t, epoch, batch))
+            return 1;
+        run->checkpointed = stop;
+    }
+    /* Rank 0's clock decides timed checkpoints; the flag reaches every rank at the next
+     * boundary's reduction. */
+    if (run->policy.dir && run->policy.minutes > 0 && run->ctx->rank == 0 &&
+        MPI_Wtime() - run->last_ckpt >= run->policy.minutes * 60.0)
+        t->want[FLAG_CHECKPOINT] = 1;
+    return stop;
+}
 
 static void on_epoch(const EpochRow *row, void *arg)
 {
-    FitLog *log = arg;
-    log->epochs++;
-    log->seconds += row->seconds;
-    log->train_seconds += row->train_seconds;
-    if (log_rank() == 0 && log_verbosity() >= LOG_NORMAL)
-        metrics_print_row(stdout, row, log->verbose);
+    TrainRun *run = arg;
+    Status st;
+    status_clear(&st);
+    run->epochs_done++;
+    run->seconds += row->seconds;
+    run->train_seconds += row->train_seconds;
+    if (log_rank() != 0)
+        return;
+    if (log_verbosity() >= LOG_NORMAL)
+        metrics_print_row(stdout, row, log_verbosity() >= LOG_VERBOSE);
+    if (metrics_file_append(&run->metrics, row, &st)) {
+        log_warn("%s; metrics are no longer recorded", st.msg);
+        metrics_file_close(&run->metrics);
+    }
+}
+
+/* Resumes t from --resume (a path, or auto: the newest checkpoint, if any). */
+static int run_resume(TrainRun *run, Trainer *t)
+{
+    const Options *o = run->o;
+    char path[4096];
+    if (!strcmp(o->resume, "auto")) {
+        if (!ckpt_find_latest(path, sizeof path, o->checkpoint_dir, run->ctx)) {
+            log_info("resume: no checkpoint in %s yet, starting afresh\n", o->checkpoint_dir);
+            return STATUS_OK;
+        }
+    } else {
+        snprintf(path, sizeof path, "%s", o->resume);
+    }
+    CkptTable tables[12];
+    CkptContent c;
+    Status st;
+    status_clear(&st);
+    run_content(&c, tables, t, run, 1, 0, 0);
+    if (ckpt_read(path, run->ctx, &c, &st)) {
+        log_error("%s", st.msg);
+        return st.code;
+    }
+    trainer_resume(t, &c.progress);
+    log_info("resume: %s at epoch %lld, batch %lld (%lld batches done)\n", path,
+             (long long)c.progress.epoch, (long long)c.progress.batch,
+             (long long)c.progress.iter);
+    return STATUS_OK;
+}
+
+/* Opens the metrics file on rank 0 (--metrics, or DIR/metrics.h5), creating the
+ * checkpoint folder first; errors agreed. */
+static int run_open_metrics(TrainRun *run, int first_epoch)
+{
+    Status st;
+    char path[4096] = "";
+    status_clear(&st);
+    const char *dir = run->o->checkpoint_dir;
+    if (dir && run->ctx->rank == 0 && mkdir(dir, 0777) != 0 && errno != EEXIST)
+        status_set(&st, STATUS_DATA, "--checkpoint-dir: cannot create '%s': %s", dir,
+                   strerror(errno));
+    run->metrics.file = run->metrics.table = -1;
+    if (run->o->metrics)
+        snprintf(path, sizeof path, "%s", run->o->metrics);
+    else if (run->o->checkpoint_dir)
+        snprintf(path, sizeof path, "%s/metrics.h5", run->o->checkpoint_dir);
+    if (path[0] && run->ctx->rank == 0)
+        metrics_file_open(&run->metrics, path, first_epoch, &st);
+    if (status_agree(&st, run->ctx->comm))
+        log_error("%s", st.msg);
+    return st.code;
+}
+
+/* The final model alone (--output), and the raw dump (--dump-params). */
+static int run_outputs(TrainRun *run, Trainer *t)
+{
+    Status st;
+    status_clear(&st);
+    if (run->o->output) {
+        CkptTable tables[12];
+        CkptContent c;
+        run_content(&c, tables, t, run, 0, t->cfg.epochs, 0);
+        if (ckpt_write(run->o->output, run->ctx, &c, &st))
+            log_error("--output: %s", st.msg);
+    }
+    char msg[1200];
+    if (!st.code && run->o->dump_params &&
+        trainer_dump_params(t, run->o->dump_params, msg, sizeof msg)) {
+        log_error("--dump-params: %s", msg);
+        st.code = STATUS_DATA;
+    }
+    return st.code;
+}
+
+static void print_summary(const TrainRun *run, Trainer *t, double t0)
+{
+    double mae = NAN, mse = trainer_validate(t, &mae);
+    if (log_rank() != 0)
+        return;
+    const int n = run->epochs_done;
+    printf("summary: epochs %d valid_loss %.6f rmse %.6f mae %.6f sec_per_epoch %.4f "
+           "train_sec_per_epoch %.4f total_sec %.3f\n",
+           t->cfg.epochs, mse, sqrt(mse), mae, n ? run->seconds / n : 0.0,
+           n ? run->train_seconds / n : 0.0, MPI_Wtime() - t0);
 }
 
 /* Loads the dataset and checks it can feed at least one batch; errors are reported. */
@@ -43,39 +266,60 @@ int cmd_prepare(Dataset *ds, const Ctx *ctx, const Options *o, const TrainConfig
     return STATUS_OK;
 }
 
+/* Fits and reports; returns the exit status. */
+static int run_fit(TrainRun *run, Trainer *t)
+{
+    const FitHooks hooks = {on_epoch, on_boundary, run};
+    const double t0 = MPI_Wtime();
+    run->last_ckpt = t0;
+    if (log_rank() == 0 && log_verbosity() >= LOG_NORMAL && t->start_epoch < t->cfg.epochs)
+        metrics_print_header(stdout);
+    int stopped = trainer_fit(t, &hooks);
+    if (run->failed)
+        return STATUS_DATA;
+    if (stopped) {
+        const int sig = signals_agree(run->ctx->comm);
+        if (run->checkpointed) {
+            log_info("stopped by signal %d: checkpoint written; resume with --resume auto "
+                     "(exit status %d)\n", sig, EXIT_RESUME);
+            return EXIT_RESUME;
+        }
+        log_error("stopped by signal %d without a checkpoint (no --checkpoint-dir)", sig);
+        return 128 + sig;
+    }
+    print_summary(run, t, t0);
+    return run_outputs(run, t);
+}
+
 int cmd_train(const Ctx *ctx, Options *o)
 {
     TrainConfig cfg;
+    TrainRun run = {.ctx = ctx, .o = o};
     Status st;
     status_clear(&st);
-    if (cli_train_config(&cfg, o, &st)) {
+    if (cli_train_config(&cfg, o, &st) || parse_policy(&run.policy, o, &st)) {
         log_error("%s", st.msg);
         return st.code;
     }
+    signals_install();
     Dataset ds;
     int rc = cmd_prepare(&ds, ctx, o, &cfg);
     if (rc)
         return rc;
+    run.ds = &ds;
+    run.settings = cli_settings(&CLI_COMMANDS[0], o, &run.n_settings);
     cli_print_settings(&CLI_COMMANDS[0], o, &ds);
     Trainer t;
     trainer_init(&t, ctx, &ds, &cfg);
-    FitLog log = {.verbose = o->verbose};
-    if (log_rank() == 0 && log_verbosity() >= LOG_NORMAL && cfg.epochs > 0)
-        metrics_print_header(stdout);
-    const double t0 = MPI_Wtime();
-    trainer_fit(&t, on_epoch, &log);
-    double mae = NAN, mse = trainer_validate(&t, &mae);
-    if (log_rank() == 0)
-        printf("summary: epochs %d valid_loss %.6f rmse %.6f mae %.6f sec_per_epoch %.4f "
-               "train_sec_per_epoch %.4f total_sec %.3f\n",
-               cfg.epochs, mse, sqrt(mse), mae, log.epochs ? log.seconds / log.epochs : 0.0,
-               log.epochs ? log.train_seconds / log.epochs : 0.0, MPI_Wtime() - t0);
-    char msg[1200];
-    if (o->dump_params && trainer_dump_params(&t, o->dump_params, msg, sizeof msg)) {
-        log_error("--dump-params: %s", msg);
-        rc = STATUS_DATA;
-    }
+    rc = o->resume ? run_resume(&run, &t) : STATUS_OK;
+    if (!rc)
+        rc = run_open_metrics(&run, t.start_epoch);
+    if (!rc)
+        rc = run_fit(&run, &t);
+    if (ctx->rank == 0)
+        metrics_file_close(&run.metrics);
     trainer_free(&t);
+    cli_settings_free(run.settings, run.n_settings);
     dataset_free(&ds);
     return rc;
 }

@@ -2,14 +2,14 @@
  * 20M/25M/32M/latest (ratings.csv/movies.csv) and any delimited file.
  *
  * One pass per file: the file is read in big chunks, split into lines in place, fields
- * are parsed by hand and keys interned in hash tables, so reading is O(bytes). Every bad
- * line is an error naming file, line and expectation, or (skip_bad_lines) a counted
- * warning; duplicates and unknown movies are checked after the pass, so their line
- * numbers are rebuilt from the list of lines that did not become rows. */
+ * are parsed by hand (the text machinery is in text.c) and keys interned in hash tables,
+ * so reading is O(bytes). Every bad line is an error naming file, line and expectation,
+ * or (skip_bad_lines) a counted warning; duplicates and unknown movies are checked after
+ * the pass, so their line numbers are rebuilt from the list of lines that did not become
+ * rows. */
 #include "config.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +19,9 @@
 #include "collab/check.h"
 #include "collab/data.h"
 #include "collab/log.h"
+#include "collab/text.h"
 
-enum { READ_CHUNK = 1 << 22, MAX_WARNINGS = 5, SHOW_MAX = 40, PATH_CAP = 4096 };
+enum { MAX_WARNINGS = 5, PATH_CAP = 4096 };
 enum { ROW_FAIL = -1, ROW_SKIP = 0, ROW_OK = 1 };
 enum { COL_USER, COL_ITEM, COL_RATING, COL_TIME }; /* ratings files */
 enum { COL_ID, COL_TITLE };                        /* items files */
@@ -35,350 +36,11 @@ void data_options_default(DataOptions *opt)
     opt->header = -1;
 }
 
-/* ---------------------------------------------------------------------------- lines */
-
-/* Lines of a file read in big chunks; a line may be longer than a chunk (the buffer grows). */
-typedef struct LineReader {
-    FILE *f;
-    char *buf; /* (cap) bytes [pos, len) are not yet returned */
-    size_t cap, len, pos;
-    size_t lineno;  /* number of the line last returned, from 1 */
-    int eof, error; /* end of file seen; errno of a read error */
-} LineReader;
-
-static int reader_open(LineReader *lr, const char *path, Status *st)
-{
-    struct stat sb;
-    memset(lr, 0, sizeof *lr);
-    lr->f = fopen(path, "rb");
-    if (!lr->f)
-        return status_set(st, STATUS_DATA, "cannot open '%s': %s", path, strerror(errno));
-    if (fstat(fileno(lr->f), &sb) == 0 && S_ISDIR(sb.st_mode))
-        return status_set(st, STATUS_DATA, "cannot open '%s': %s", path, strerror(EISDIR));
-    lr->cap = READ_CHUNK + 1;
-    lr->buf = xmalloc(lr->cap);
-    return STATUS_OK;
-}
-
-static void reader_close(LineReader *lr)
-{
-    if (lr->f)
-        fclose(lr->f);
-    free(lr->buf);
-    memset(lr, 0, sizeof *lr);
-}
-
-/* Moves the unread bytes to the front and reads the next chunk; grows the buffer when one
- * line fills it. One byte is always kept free for the NUL after a last unterminated line. */
-static void reader_fill(LineReader *lr)
-{
-    memmove(lr->buf, lr->buf + lr->pos, lr->len - lr->pos);
-    lr->len -= lr->pos;
-    lr->pos = 0;
-    if (lr->len + 1 >= lr->cap) {
-        lr->cap *= 2;
-        lr->buf = xrealloc(lr->buf, lr->cap);
-    }
-    size_t got = fread(lr->buf + lr->len, 1, lr->cap - 1 - lr->len, lr->f);
-    lr->len += got;
-    if (got == 0) {
-        lr->eof = 1;
-        if (ferror(lr->f))
-            lr->error = errno ? errno : EIO;
-    }
-}
-
-/* The next line without its "\n" or "\r\n" (and without a UTF-8 byte-order mark on line
- * 1), NUL-terminated in place and valid until the next call; NULL at the end. */
-static char *reader_next(LineReader *lr, size_t *len)
-{
-    for (;;) {
-        char *start = lr->buf + lr->pos;
-        char *nl = memchr(start, '\n', lr->len - lr->pos);
-        if (nl || (lr->eof && lr->pos < lr->len)) {
-            size_t n = nl ? (size_t)(nl - start) : lr->len - lr->pos;
-            lr->pos += n + (nl != NULL);
-            if (n > 0 && start[n - 1] == '\r')
-                n--;
-            start[n] = '\0';
-            if (++lr->lineno == 1 && n >= 3 && memcmp(start, "\xEF\xBB\xBF", 3) == 0) {
-                start += 3;
-                n -= 3;
-            }
-            *len = n;
-            return start;
-        }
-        if (lr->eof)
-            return NULL;
-        reader_fill(lr);
-    }
-}
-
-/* --------------------------------------------------------------------------- fields */
-
-typedef struct Field {
-    char *s;
-    size_t len;
-} Field;
-
-typedef struct Dialect {
-    char sep;   /* field separator, or ':' with dcolon */
-    int dcolon; /* fields are separated by "::" (MovieLens 1M/10M) */
-    int quotes; /* RFC-4180 quoting: "a, b" and "" for a quote inside */
-} Dialect;
-
-/* A field's text for a message: at most SHOW_MAX bytes, control and non-ASCII bytes
- * escaped as \xNN. Returned by value so it can be used inside a printf argument list. */
-typedef struct Shown {
-    char s[4 * SHOW_MAX + 8];
-} Shown;
-
-static Shown show(const char *s, size_t len)
-{
-    Shown out;
-    size_t o = 0;
-    for (size_t i = 0; i < len && i < SHOW_MAX; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch >= 0x20 && ch < 0x7f)
-            out.s[o++] = (char)ch;
-        else
-            o += (size_t)snprintf(out.s + o, 5, "\\x%02X", ch);
-    }
-    if (len > SHOW_MAX)
-        memcpy(out.s + o, "...", 3), o += 3;
-    out.s[o] = '\0';
-    return out;
-}
-
-/* What a field holds, for "found ...": 'text' quoted, or "an empty field". */
-static Shown found(const char *s, size_t len)
-{
-    Shown out;
-    if (len == 0)
-        memcpy(out.s, "an empty field", 15);
-    else
-        snprintf(out.s, sizeof out.s, "'%.*s'", (int)sizeof out.s - 3, show(s, len).s);
-    return out;
-}
-
-static void fields_push(Field **f, size_t *n, size_t *cap, char *s, size_t len)
-{
-    if (*n == *cap) {
-        *cap = *cap ? 2 * *cap : 16;
-        *f = xrealloc(*f, *cap * sizeof **f);
-    }
-    (*f)[(*n)++] = (Field){s, len};
-}
-
-static int at_sep(const char *p, const char *end, const Dialect *d)
-{
-    return p < end && *p == d->sep && (!d->dcolon || (p + 1 < end && p[1] == ':'));
-}
-
-/* End of the unquoted field starting at p. */
-static char *field_end(char *p, char *end, const Dialect *d)
-{
-    for (;;) {
-        char *q = memchr(p, d->sep, (size_t)(end - p));
-        if (!q || !d->dcolon || at_sep(q, end, d))
-            return q ? q : end;
-        p = q + 1;
-    }
-}
-
-/* Unquotes the field at *p (which starts with '"') in place into *out and moves *p past
- * the closing quote. Returns NULL, or what is wrong. */
-static const char *field_unquote(char **p, char *end, const Dialect *d, Field *out)
-{
-    char *w = *p, *r = *p + 1;
-    for (;;) {
-        if (r == end)
-            return "unterminated quoted field (a '\"' without its closing '\"'; "
-                   "fields cannot span lines)";
-        if (*r == '"' && r + 1 < end && r[1] == '"') {
-            *w++ = '"';
-            r += 2;
-        } else if (*r == '"') {
-            break;
-        } else {
-            *w++ = *r++;
-        }
-    }
-    *out = (Field){*p, (size_t)(w - *p)};
-    *p = r + 1;
-    if (*p < end && !at_sep(*p, end, d))
-        return "text after a closing quote (expected the separator; write \"\" for a quote "
-               "inside a quoted field)";
-    return NULL;
-}
-
-/* Splits line (len bytes) into *f (*n fields), unquoting in place. Returns NULL or the
- * reason the line cannot be split. */
-static const char *split_line(Field **f, size_t *n, size_t *cap, char *line, size_t len,
-                              const Dialect *d)
-{
-    char *p = line, *end = line + len;
-    *n = 0;
-    for (;;) {
-        if (d->quotes && p < end && *p == '"') {
-            Field q;
-            const char *why = field_unquote(&p, end, d, &q);
-            if (why)
-                return why;
-            fields_push(f, n, cap, q.s, q.len);
-        } else {
-            char *q = field_end(p, end, d);
-            fields_push(f, n, cap, p, (size_t)(q - p));
-            p = q;
-        }
-        if (p == end)
-            return NULL;
-        p += d->dcolon ? 2 : 1;
-    }
-}
-
-/* -------------------------------------------------------------------------- numbers */
-
-static void trim_spaces(const char **s, size_t *len)
-{
-    while (*len && (**s == ' ' || **s == '\t'))
-        (*s)++, (*len)--;
-    while (*len && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t'))
-        (*len)--;
-}
-
-/* A whole decimal integer, spaces around allowed. 0 ok, -1 not an integer or out of range. */
-static int parse_int64(const char *s, size_t len, int64_t *out)
-{
-    trim_spaces(&s, &len);
-    size_t i = (len && (s[0] == '-' || s[0] == '+'));
-    int neg = i && s[0] == '-';
-    if (i == len)
-        return -1;
-    uint64_t v = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-    for (; i < len; i++) {
-        unsigned d = (unsigned)((unsigned char)s[i] - '0');
-        if (d > 9 || v > (lim - d) / 10)
-            return -1;
-        v = 10 * v + d;
-    }
-    *out = !neg ? (int64_t)v : v > (uint64_t)INT64_MAX ? INT64_MIN : -(int64_t)v;
-    return 0;
-}
-
-/* Plain decimals with at most 15 digits ("4", "3.5"): m / 10^k with m < 2^53 and k <= 22
- * are both exact, so one correctly rounded division gives exactly what strtod gives. */
-static int parse_number_fast(const char *s, size_t len, double *out)
-{
-    static const double pow10[16] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                     1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
-    size_t i = (len && (s[0] == '-' || s[0] == '+'));
-    int neg = i && s[0] == '-', dot = 0, digits = 0, frac = 0;
-    uint64_t m = 0;
-    for (; i < len; i++) {
-        unsigned d = (unsigned)((unsigned char)s[i] - '0');
-        if (d <= 9 && digits < 16) {
-            m = 10 * m + d, digits++, frac += dot;
-        } else if (s[i] == '.' && !dot) {
-            dot = 1;
-        } else {
-            return -1;
-        }
-    }
-    if (digits == 0 || digits > 15)
-        return -1;
-    *out = neg ? -((double)m / pow10[frac]) : (double)m / pow10[frac];
-    return 0;
-}
-
-/* 1 when s (len) is nan, inf or infinity, any case, with an optional sign. */
-static int is_nan_or_inf(const char *s, size_t len)
-{
-    static const char *const names[] = {"nan", "inf", "infinity"};
-    if (len && (s[0] == '-' || s[0] == '+'))
-        s++, len--;
-    for (size_t k = 0; k < 3; k++) {
-        size_t i = 0, n = strlen(names[k]);
-        while (i < len && i < n && (s[i] | 0x20) == names[k][i])
-            i++;
-        if (i == len && i == n)
-            return 1;
-    }
-    return 0;
-}
-
-/* A decimal number, spaces around allowed. 0: finite number in *out; -1: not a number;
- * -2: NaN or infinite (including overflow such as 1e999). */
-static int parse_number(const char *s, size_t len, double *out)
-{
-    trim_spaces(&s, &len);
-    if (parse_number_fast(s, len, out) == 0)
-        return 0;
-    if (is_nan_or_inf(s, len))
-        return -2;
-    if (len == 0 || strspn(s, "0123456789+-.eE") < len)
-        return -1; /* no hex floats or other strtod extensions */
-    char small[64], *copy = len < sizeof small ? small : xmalloc(len + 1), *end;
-    memcpy(copy, s, len);
-    copy[len] = '\0';
-    *out = strtod(copy, &end);
-    int rc = end != copy + len ? -1 : isfinite(*out) ? 0 : -2;
-    if (copy != small)
-        free(copy);
-    return rc;
-}
-
-/* 1 when an integer's text is already how it prints: no sign '+', no leading zeros or
- * spaces, no "-0". Other spellings are re-printed so "007" and "7" are one ID. */
-static int int_is_canonical(const char *s, size_t len)
-{
-    const char *d = s + (s[0] == '-');
-    return s[0] != '+' && s[0] != ' ' && s[0] != '\t' && s[len - 1] != ' ' && s[len - 1] != '\t' &&
-           !(d[0] == '0' && (len > 1 || s[0] == '-'));
-}
-
-/* ---------------------------------------------------------------------------- UTF-8 */
-
-/* Offset of the first byte that is NUL or not part of valid UTF-8; len when all valid. */
-static size_t utf8_invalid_at(const unsigned char *s, size_t len)
-{
-    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-    size_t i = 0;
-    while (i < len) {
-        uint64_t w;
-        if (i + 8 <= len && (memcpy(&w, s + i, 8), !(w & highs) && !((w - ones) & ~w & highs))) {
-            i += 8; /* eight ASCII bytes, none of them NUL */
-            continue;
-        }
-        unsigned c = s[i], lo = 0x80, hi = 0xBF;
-        size_t n;
-        if (c != 0 && c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xC2 && c <= 0xDF)
-            n = 1;
-        else if (c >= 0xE0 && c <= 0xEF)
-            n = 2, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-        else if (c >= 0xF0 && c <= 0xF4)
-            n = 3, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
-        else
-            return i; /* NUL, a continuation byte, an overlong lead or beyond U+10FFFF */
-        if (i + n >= len || s[i + 1] < lo || s[i + 1] > hi)
-            return i;
-        for (size_t k = 2; k <= n; k++)
-            if ((s[i + k] & 0xC0) != 0x80)
-                return i;
-        i += n + 1;
-    }
-    return len;
-}
-
 /* ---------------------------------------------------------------------------- state */
 
 /* How one file is laid out and what its fields must hold. */
 typedef struct FileLayout {
-    Dialect d;
+    TextDialect d;
     int enc;            /* ENC_*: how the bytes are checked or converted */
     int header;         /* 1: the first line is a header */
     const char *expect; /* the exact header (MovieLens CSV), or NULL */
@@ -397,10 +59,9 @@ typedef struct FileLayout {
 typedef struct ReadCtx {
     const DataOptions *opt;
     Status *st;
-    const char *path; /* the file being read, for messages */
-    Field *f;         /* (cap_f) fields of the current line */
-    size_t n_f, cap_f;
-    char *conv; /* (cap_conv) the current line converted from Latin-1 */
+    const char *path;  /* the file being read, for messages */
+    TextFields fields; /* of the current line */
+    char *conv;        /* (cap_conv) the current line converted from Latin-1 */
     size_t cap_conv;
     size_t n_skipped; /* bad lines skipped, all files */
 } ReadCtx;
@@ -526,7 +187,7 @@ static int line_decode(ReadCtx *c, int enc, size_t ln, char **line, size_t *len)
 {
     if (enc == ENC_BYTES)
         return ROW_OK;
-    size_t bad = utf8_invalid_at((const unsigned char *)*line, *len);
+    size_t bad = text_find_invalid_utf8((const unsigned char *)*line, *len);
     if (bad == *len)
         return ROW_OK;
     if ((*line)[bad] == '\0')
@@ -542,51 +203,41 @@ static int line_decode(ReadCtx *c, int enc, size_t ln, char **line, size_t *len)
         c->cap_conv = 2 * *len + 1;
         c->conv = xrealloc(c->conv, c->cap_conv);
     }
-    size_t o = 0; /* Latin-1 is the first 256 code points: one or two UTF-8 bytes each */
-    for (size_t i = 0; i < *len; i++) {
-        unsigned char ch = (unsigned char)(*line)[i];
-        if (ch < 0x80) {
-            c->conv[o++] = (char)ch;
-        } else {
-            c->conv[o++] = (char)(0xC0 | (ch >> 6));
-            c->conv[o++] = (char)(0x80 | (ch & 0x3F));
-        }
-    }
-    c->conv[o] = '\0';
+    *len = text_latin1_to_utf8(c->conv, *line, *len);
     *line = c->conv;
-    *len = o;
     return ROW_OK;
 }
 
 /* Splits the line into c->f and checks the number of fields against lay. */
 static int line_split(ReadCtx *c, const FileLayout *lay, size_t ln, char *line, size_t len)
 {
-    const char *why = split_line(&c->f, &c->n_f, &c->cap_f, line, len, &lay->d);
+    const char *why = text_split(&c->fields, line, len, &lay->d);
     if (why)
         return bad_line(c, ln, "%s", why);
-    if (lay->n_fields ? c->n_f != lay->n_fields : c->n_f < lay->min_fields)
+    if (lay->n_fields ? c->fields.n != lay->n_fields : c->fields.n < lay->min_fields)
         return bad_line(c, ln, "expected %s%zu fields (%s), found %zu",
                         lay->n_fields ? "" : "at least ",
-                        lay->n_fields ? lay->n_fields : lay->min_fields, lay->what, c->n_f);
+                        lay->n_fields ? lay->n_fields : lay->min_fields, lay->what, c->fields.n);
     return ROW_OK;
 }
 
 /* An ID field: integers are put in canonical form (in buf, 24 bytes) so that 007 and 7
  * are one ID; other text is taken as is (DATA_DELIM) or rejected (MovieLens). */
-static int id_field(ReadCtx *c, const FileLayout *lay, size_t ln, int col, char *buf, Field *key)
+static int id_field(ReadCtx *c, const FileLayout *lay, size_t ln, int col, char *buf,
+                    TextField *key)
 {
-    Field f = c->f[lay->col[col]];
+    TextField f = c->fields.f[lay->col[col]];
     int64_t v;
-    if (f.len && parse_int64(f.s, f.len, &v) == 0) {
-        if (!int_is_canonical(f.s, f.len))
-            *key = (Field){buf, (size_t)snprintf(buf, 24, "%lld", (long long)v)};
+    if (f.len && text_parse_int64(f.s, f.len, &v) == 0) {
+        if (!text_is_canonical_int(f.s, f.len))
+            *key = (TextField){buf, (size_t)snprintf(buf, 24, "%lld", (long long)v)};
         else
             *key = f;
         return ROW_OK;
     }
     if (lay->int_ids)
         return bad_line(c, ln, "expected an integer %s, found %s", lay->names[col],
-                        found(f.s, f.len).s);
+                        text_describe(f.s, f.len).s);
     if (f.len == 0)
         return bad_line(c, ln, "expected a value for %s, found an empty field", lay->names[col]);
     *key = f;
@@ -596,17 +247,17 @@ static int id_field(ReadCtx *c, const FileLayout *lay, size_t ln, int col, char 
 /* The rating field: a finite number within the layout's range. */
 static int rating_field(ReadCtx *c, const FileLayout *lay, size_t ln, double *v)
 {
-    Field f = c->f[lay->col[COL_RATING]];
-    int rc = parse_number(f.s, f.len, v);
+    TextField f = c->fields.f[lay->col[COL_RATING]];
+    int rc = text_parse_number(f.s, f.len, v);
     if (rc == -1)
         return bad_line(c, ln, "expected a number for %s, found %s", lay->names[COL_RATING],
-                        found(f.s, f.len).s);
+                        text_describe(f.s, f.len).s);
     if (rc == -2)
         return bad_line(c, ln, "expected a finite number for %s, found %s", lay->names[COL_RATING],
-                        found(f.s, f.len).s);
+                        text_describe(f.s, f.len).s);
     if (lay->has_range && (*v < lay->lo || *v > lay->hi))
         return bad_line(c, ln, "%s %s is out of range (expected %g to %g)", lay->names[COL_RATING],
-                        show(f.s, f.len).s, lay->lo, lay->hi);
+                        text_show(f.s, f.len).s, lay->lo, lay->hi);
     return ROW_OK;
 }
 
@@ -615,10 +266,10 @@ static int time_field(ReadCtx *c, const FileLayout *lay, size_t ln, int64_t *ts)
     *ts = 0;
     if (lay->col[COL_TIME] < 0)
         return ROW_OK;
-    Field f = c->f[lay->col[COL_TIME]];
-    if (parse_int64(f.s, f.len, ts) != 0)
+    TextField f = c->fields.f[lay->col[COL_TIME]];
+    if (text_parse_int64(f.s, f.len, ts) != 0)
         return bad_line(c, ln, "expected an integer %s, found %s", lay->names[COL_TIME],
-                        found(f.s, f.len).s);
+                        text_describe(f.s, f.len).s);
     return ROW_OK;
 }
 
@@ -629,7 +280,7 @@ static int movies_row(ReadCtx *c, Movies *m, const FileLayout *lay, size_t ln, c
                       size_t len)
 {
     char buf[24];
-    Field id, title;
+    TextField id, title;
     int rc = line_decode(c, lay->enc, ln, &line, &len);
     if (rc == ROW_OK)
         rc = line_split(c, lay, ln, line, len);
@@ -637,13 +288,13 @@ static int movies_row(ReadCtx *c, Movies *m, const FileLayout *lay, size_t ln, c
         rc = id_field(c, lay, ln, COL_ID, buf, &id);
     if (rc != ROW_OK)
         return rc;
-    title = c->f[lay->col[COL_TITLE]];
+    title = c->fields.f[lay->col[COL_TITLE]];
     if (title.len == 0)
         return bad_line(c, ln, "expected a title, found an empty field");
     int32_t k = keytable_find(&m->ids, id.s, id.len);
     if (k >= 0)
         return bad_line(c, ln, "duplicate %s '%s' (first on line %zu); each ID needs one title",
-                        lay->names[COL_ID], show(id.s, id.len).s, m->lines[k]);
+                        lay->names[COL_ID], text_show(id.s, id.len).s, m->lines[k]);
     k = keytable_intern(&m->ids, id.s, id.len);
     if ((size_t)k == m->cap) {
         m->cap = m->cap ? 2 * m->cap : 1024;
@@ -663,22 +314,22 @@ static int header_check(ReadCtx *c, const FileLayout *lay, size_t ln, const char
     if (!lay->expect || strcmp(line, lay->expect) == 0)
         return 0;
     return file_error(c, STATUS_DATA, "%s:%zu: expected the header '%s', found '%s'", c->path, ln,
-                      lay->expect, show(line, len).s);
+                      lay->expect, text_show(line, len).s);
 }
 
 /* Reads a whole movies or items file into m. Returns 0 or -1 (c->st set). */
 static int movies_read(ReadCtx *c, Movies *m, const FileLayout *lay, const char *path)
 {
-    LineReader lr;
+    TextReader lr;
     const char *saved = c->path;
     int seen = 0;
     m->present = 1;
     m->path = path;
     c->path = path;
-    if (reader_open(&lr, path, c->st) == STATUS_OK) {
+    if (text_open(&lr, path, c->st) == STATUS_OK) {
         size_t len;
         char *line;
-        while ((line = reader_next(&lr, &len))) {
+        while ((line = text_read_line(&lr, &len))) {
             if (len == 0)
                 continue; /* blank lines hold no data */
             if (!seen++ && lay->header) {
@@ -694,7 +345,7 @@ static int movies_read(ReadCtx *c, Movies *m, const FileLayout *lay, const char 
             status_set(c->st, STATUS_DATA, "%s: no titles in the file (expected lines of %s)", path,
                        lay->what);
     }
-    reader_close(&lr);
+    text_close(&lr);
     c->path = saved;
     return c->st->code ? -1 : 0;
 }
@@ -702,7 +353,7 @@ static int movies_read(ReadCtx *c, Movies *m, const FileLayout *lay, const char 
 /* --------------------------------------------------------------------------- ratings */
 
 /* Interns the user, reusing the previous row's index when it is the same user. */
-static int32_t build_user(Build *b, Field key)
+static int32_t build_user(Build *b, TextField key)
 {
     int32_t u = b->last_user;
     if (u >= 0 && b->users.lens[u] == key.len && memcmp(b->users.keys[u], key.s, key.len) == 0)
@@ -713,14 +364,14 @@ static int32_t build_user(Build *b, Field key)
 /* Interns an item ID seen for the first time and looks up its movie; with items keyed
  * by title, an ID the movies file lacks is a bad line (pandas' inner merge would drop it). */
 static int build_new_item(ReadCtx *c, Build *b, const Movies *m, const FileLayout *lay, size_t ln,
-                          Field key, int32_t *item)
+                          TextField key, int32_t *item)
 {
     int32_t mv = m->present ? keytable_find(&m->ids, key.s, key.len) : -1;
     if (m->present && mv < 0 && c->opt->item_by_title)
         return bad_line(c, ln,
                         "%s '%s' is not in %s (items are keyed by title, so every "
                         "rated item needs one)",
-                        lay->names[COL_ITEM], show(key.s, key.len).s, m->path);
+                        lay->names[COL_ITEM], text_show(key.s, key.len).s, m->path);
     *item = keytable_intern(&b->items, key.s, key.len);
     if (b->cap_movie < b->items.cap) {
         b->cap_movie = b->items.cap;
@@ -735,7 +386,7 @@ static int ratings_row(ReadCtx *c, Build *b, const Movies *m, const FileLayout *
                        char *line, size_t len)
 {
     char ubuf[24], ibuf[24];
-    Field user, item;
+    TextField user, item;
     double rating;
     int64_t ts;
     int rc = line_decode(c, lay->enc, ln, &line, &len);
@@ -760,11 +411,11 @@ static int ratings_row(ReadCtx *c, Build *b, const Movies *m, const FileLayout *
 
 /* Reads the ratings file's lines after its first non-blank one. Returns 0 or -1. */
 static int ratings_loop(ReadCtx *c, Build *b, const Movies *m, const FileLayout *lay,
-                        LineReader *lr)
+                        TextReader *lr)
 {
     size_t len;
     char *line;
-    while ((line = reader_next(lr, &len))) {
+    while ((line = text_read_line(lr, &len))) {
         int rc = len ? ratings_row(c, b, m, lay, lr->lineno, line, len) : ROW_SKIP;
         if (rc == ROW_FAIL)
             return -1;
@@ -784,11 +435,11 @@ static int delim_auto_header(const ReadCtx *c, const char *rating_spec)
 {
     int64_t idx;
     double v;
-    if (parse_int64(rating_spec, strlen(rating_spec), &idx) != 0)
+    if (text_parse_int64(rating_spec, strlen(rating_spec), &idx) != 0)
         return 1;
-    if (idx < 0 || (size_t)idx >= c->n_f)
+    if (idx < 0 || (size_t)idx >= c->fields.n)
         return 0;
-    return parse_number(c->f[idx].s, c->f[idx].len, &v) == -1;
+    return text_parse_number(c->fields.f[idx].s, c->fields.f[idx].len, &v) == -1;
 }
 
 /* Index of the column spec names (a header name, else a 0-based index); -1 with c->st set. */
@@ -796,22 +447,22 @@ static int delim_column(ReadCtx *c, const char *spec, const char *role, int head
 {
     int64_t idx;
     size_t n = strlen(spec);
-    for (size_t j = 0; header && j < c->n_f; j++)
-        if (c->f[j].len == n && memcmp(c->f[j].s, spec, n) == 0)
+    for (size_t j = 0; header && j < c->fields.n; j++)
+        if (c->fields.f[j].len == n && memcmp(c->fields.f[j].s, spec, n) == 0)
             return (int)j;
-    if (n && spec[0] >= '0' && spec[0] <= '9' && parse_int64(spec, n, &idx) == 0) {
-        if ((size_t)idx < c->n_f)
+    if (n && spec[0] >= '0' && spec[0] <= '9' && text_parse_int64(spec, n, &idx) == 0) {
+        if ((size_t)idx < c->fields.n)
             return (int)idx;
         return file_error(c, STATUS_DATA,
                           "%s:%zu: the %s column index %s is out of range (the line has %zu "
                           "fields, indices 0 to %zu)",
-                          c->path, ln, role, spec, c->n_f, c->n_f - 1);
+                          c->path, ln, role, spec, c->fields.n, c->fields.n - 1);
     }
     if (header) {
         char list[300] = "";
-        for (size_t j = 0; j < c->n_f && strlen(list) < 200; j++)
+        for (size_t j = 0; j < c->fields.n && strlen(list) < 200; j++)
             snprintf(list + strlen(list), sizeof list - strlen(list), "%s'%s'", j ? ", " : "",
-                     show(c->f[j].s, c->f[j].len).s);
+                     text_show(c->fields.f[j].s, c->fields.f[j].len).s);
         return file_error(c, STATUS_DATA,
                           "%s:%zu: no column named '%s' (the %s column) in the header; "
                           "expected one of %s",
@@ -831,9 +482,9 @@ static int delim_head(ReadCtx *c, FileLayout *lay, char *line, size_t len, size_
     const DataOptions *o = c->opt;
     const char *spec[4] = {o->user_col ? o->user_col : "0", o->item_col ? o->item_col : "1",
                            o->rating_col ? o->rating_col : "2", o->time_col};
-    size_t bad = utf8_invalid_at((const unsigned char *)line, len);
+    size_t bad = text_find_invalid_utf8((const unsigned char *)line, len);
     const char *why = bad < len ? "invalid UTF-8 or a NUL byte (expected UTF-8 text)"
-                                : split_line(&c->f, &c->n_f, &c->cap_f, line, len, &lay->d);
+                                : text_split(&c->fields, line, len, &lay->d);
     if (why)
         return file_error(c, STATUS_DATA, "%s:%zu: %s", c->path, ln, why);
     int header = o->header >= 0 ? o->header : delim_auto_header(c, spec[COL_RATING]);
@@ -841,10 +492,10 @@ static int delim_head(ReadCtx *c, FileLayout *lay, char *line, size_t len, size_
         lay->col[k] = spec[k] ? delim_column(c, spec[k], role[k], header, ln) : -1;
         if (spec[k] && lay->col[k] < 0)
             return -1;
-        Field f = spec[k] ? c->f[lay->col[k]] : (Field){"", 0};
+        TextField f = spec[k] ? c->fields.f[lay->col[k]] : (TextField){"", 0};
         if (header)
             snprintf(lay->names[k], sizeof lay->names[k], "%s (column '%.40s')", role[k],
-                     show(f.s, f.len).s);
+                     text_show(f.s, f.len).s);
         else
             snprintf(lay->names[k], sizeof lay->names[k], "%s (column %d)", role[k], lay->col[k]);
         for (int j = 0; j < k; j++)
@@ -855,21 +506,21 @@ static int delim_head(ReadCtx *c, FileLayout *lay, char *line, size_t len, size_
     char sep[3] = {lay->d.sep, '\0', '\0'};
     if (lay->d.sep == '\t')
         memcpy(sep, "\\t", 3);
-    lay->n_fields = c->n_f;
+    lay->n_fields = c->fields.n;
     snprintf(lay->what, sizeof lay->what, "separated by '%s', as on line %zu", sep, ln);
     return lay->header = header;
 }
 
 /* Opens the ratings file and takes its first non-blank line: a header is checked (or, for
  * a delimited file, gives the columns); a data line is copied to *first for later. */
-static int ratings_open(ReadCtx *c, Build *b, FileLayout *lay, LineReader *lr, char **first,
+static int ratings_open(ReadCtx *c, Build *b, FileLayout *lay, TextReader *lr, char **first,
                         size_t *first_len)
 {
     size_t len;
     char *line;
-    if (reader_open(lr, c->path, c->st) != STATUS_OK)
+    if (text_open(lr, c->path, c->st) != STATUS_OK)
         return -1;
-    while ((line = reader_next(lr, &len)) && len == 0)
+    while ((line = text_read_line(lr, &len)) && len == 0)
         build_gap(b, lr->lineno);
     if (!line)
         return file_error(c, STATUS_DATA, "%s: %s (expected lines of %s)", c->path,
@@ -967,8 +618,8 @@ static int dup_check(ReadCtx *c, const Build *b, const FileLayout *lay, uint8_t 
         if (bad_line(c, build_line_of(b, row),
                      "duplicate rating of %s '%s' by %s '%s' (first on line %zu); each user may "
                      "rate an item once",
-                     lay->names[COL_ITEM], show(it, strlen(it)).s, lay->names[COL_USER],
-                     show(u, strlen(u)).s, build_line_of(b, prev)) == ROW_FAIL)
+                     lay->names[COL_ITEM], text_show(it, strlen(it)).s, lay->names[COL_USER],
+                     text_show(u, strlen(u)).s, build_line_of(b, prev)) == ROW_FAIL)
             break;
     }
     free(pairs);
@@ -1195,18 +846,18 @@ static void layout_ratings(FileLayout *lay, const Source *src, const DataOptions
     lay->col[COL_TIME] = 3;
     lay->n_fields = 4, lay->int_ids = 1, lay->has_range = 1, lay->lo = 0.5, lay->hi = 5;
     if (src->format == DATA_ML100K) {
-        lay->d = (Dialect){'\t', 0, 0}, lay->lo = 1;
+        lay->d = (TextDialect){'\t', 0, 0}, lay->lo = 1;
         layout_names(lay, "user id", "item id", "rating", "timestamp",
                      "user id, item id, rating, timestamp separated by tabs");
     } else if (src->format == DATA_ML1M) {
-        lay->d = (Dialect){':', 1, 0}, lay->lo = src->whole_stars ? 1 : 0.5;
+        lay->d = (TextDialect){':', 1, 0}, lay->lo = src->whole_stars ? 1 : 0.5;
         layout_names(lay, "UserID", "MovieID", "Rating", "Timestamp",
                      "UserID::MovieID::Rating::Timestamp");
     } else if (src->format == DATA_MLCSV) {
-        lay->d = (Dialect){',', 0, 1}, lay->header = 1, lay->expect = ML_CSV_HEADER;
+        lay->d = (TextDialect){',', 0, 1}, lay->header = 1, lay->expect = ML_CSV_HEADER;
         layout_names(lay, "userId", "movieId", "rating", "timestamp", ML_CSV_HEADER);
     } else {
-        lay->d = (Dialect){delim_sep(opt, src->ratings), 0, 1}, lay->enc = ENC_UTF8;
+        lay->d = (TextDialect){delim_sep(opt, src->ratings), 0, 1}, lay->enc = ENC_UTF8;
         lay->n_fields = 0, lay->int_ids = 0, lay->has_range = 0, lay->find_columns = 1;
         layout_names(lay, "user", "item", "rating", "timestamp", "user, item, rating");
     }
@@ -1221,18 +872,18 @@ static void layout_items(FileLayout *lay, const Source *src, const DataOptions *
     lay->col[COL_ID] = 0, lay->col[COL_TITLE] = 1, lay->col[2] = lay->col[3] = -1;
     lay->int_ids = 1, lay->min_fields = 2;
     if (src->format == DATA_ML100K) {
-        lay->d = (Dialect){'|', 0, 0}, lay->enc = ENC_LATIN1;
+        lay->d = (TextDialect){'|', 0, 0}, lay->enc = ENC_LATIN1;
         layout_names(lay, "movie id", "title", 0, 0, "movie id|title|...");
     } else if (src->format == DATA_ML1M) {
-        lay->d = (Dialect){':', 1, 0}, lay->enc = ENC_UTF8_OR_LATIN1, lay->n_fields = 3;
+        lay->d = (TextDialect){':', 1, 0}, lay->enc = ENC_UTF8_OR_LATIN1, lay->n_fields = 3;
         layout_names(lay, "MovieID", "Title", 0, 0, "MovieID::Title::Genres");
     } else if (src->format == DATA_MLCSV) {
-        lay->d = (Dialect){',', 0, 1}, lay->enc = ENC_UTF8, lay->n_fields = 3;
+        lay->d = (TextDialect){',', 0, 1}, lay->enc = ENC_UTF8, lay->n_fields = 3;
         lay->header = 1, lay->expect = "movieId,title,genres";
         layout_names(lay, "movieId", "title", 0, 0,
                      "movieId,title,genres; quote a title that contains commas");
     } else {
-        lay->d = (Dialect){delim_sep(opt, src->items), 0, 1}, lay->enc = ENC_UTF8;
+        lay->d = (TextDialect){delim_sep(opt, src->items), 0, 1}, lay->enc = ENC_UTF8;
         lay->int_ids = 0, lay->header = opt->header >= 0 ? opt->header : header;
         layout_names(lay, "item id", "title", 0, 0, "item id, title");
     }
@@ -1243,7 +894,7 @@ static void layout_items(FileLayout *lay, const Source *src, const DataOptions *
 /* Reads the ratings file, and the items file once the ratings' first line is known. */
 static int read_files(ReadCtx *c, Build *b, Movies *m, const Source *src, FileLayout *lay)
 {
-    LineReader lr;
+    TextReader lr;
     FileLayout ilay;
     char *first = NULL;
     size_t first_len = 0, first_ln;
@@ -1262,7 +913,7 @@ static int read_files(ReadCtx *c, Build *b, Movies *m, const Source *src, FileLa
     if (rc == 0)
         rc = ratings_loop(c, b, m, lay, &lr);
     free(first);
-    reader_close(&lr);
+    text_close(&lr);
     return rc;
 }
 
@@ -1308,7 +959,7 @@ int data_read(Ratings *r, const DataOptions *opt, Status *st)
     }
     build_free(&b);
     movies_free(&m);
-    free(c.f);
+    text_free_fields(&c.fields);
     free(c.conv);
     return st->code;
 }

@@ -52,14 +52,30 @@ double exact_value(const ExactSum *s)
     return ((double)s->hi * 2147483648.0 + (double)s->lo) / EXACT_SCALE;
 }
 
-void exchange_allreduce_exact(Exchange *x, ExactSum *s, int n)
+void exchange_allreduce_exact(Exchange *x, ExactSum *s, int n, int64_t *flags, int nflags)
 {
     if (x->ctx->size == 1)
         return; /* one rank: the local sums are the job's */
+    if (n > EXCHANGE_MAX_SUMS || nflags > EXCHANGE_MAX_FLAGS)
+        check_fail(__FILE__, __LINE__, "exchange_allreduce_exact: %d sums, %d flags", n,
+                   nflags);
     const double t0 = MPI_Wtime();
-    CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, s, 3 * n, MPI_INT64_T, MPI_SUM, x->ctx->comm));
+    int64_t buf[3 * EXCHANGE_MAX_SUMS + EXCHANGE_MAX_FLAGS];
+    const int len = 3 * n + nflags;
+    for (int i = 0; i < n; i++) {
+        buf[3 * i] = s[i].hi;
+        buf[3 * i + 1] = s[i].lo;
+        buf[3 * i + 2] = s[i].bad;
+    }
+    for (int i = 0; i < nflags; i++)
+        buf[3 * n + i] = flags[i];
+    CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, buf, len, MPI_INT64_T, MPI_SUM, x->ctx->comm));
+    for (int i = 0; i < n; i++)
+        s[i] = (ExactSum){buf[3 * i], buf[3 * i + 1], buf[3 * i + 2]};
+    for (int i = 0; i < nflags; i++)
+        flags[i] = buf[3 * n + i];
     x->messages++;
-    x->bytes += (uint64_t)n * sizeof(ExactSum);
+    x->bytes += (uint64_t)len * sizeof(int64_t);
     x->seconds += MPI_Wtime() - t0;
 }
 

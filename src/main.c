@@ -1,6 +1,7 @@
 /* main.c - initialise MPI, dispatch the subcommand, finalise. */
 #include "config.h"
 
+#include <hdf5.h>
 #include <mpi.h>
 
 #include "collab/cli.h"
@@ -12,6 +13,7 @@ int main(int argc, char **argv)
     Ctx ctx;
     ctx_init(&ctx);
     log_init(ctx.rank, LOG_NORMAL);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* every HDF5 call is checked and reported */
     int rc = cli_main(&ctx, argc, argv);
     ctx_free(&ctx);
     MPI_Finalize();

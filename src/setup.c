@@ -247,19 +247,50 @@ int cli_load_dataset(Dataset *ds, const Ctx *ctx, const Options *o, Status *st)
     return STATUS_OK;
 }
 
-static void print_value(const OptSpec *s, const Options *o)
+/* The resolved value of an option as text (defaults filled in). */
+static void format_value(char *out, size_t len, const OptSpec *s, const Options *o)
 {
     const char *field = (const char *)o + s->offset;
-    if (s->type == OPT_STR) {
-        const char *v = *(const char *const *)field;
-        printf("%s", v ? v : "(none)");
-    } else if (s->type == OPT_INT) {
-        printf("%lld", (long long)*(const int64_t *)field);
-    } else if (s->type == OPT_DOUBLE) {
-        printf("%g", *(const double *)field);
-    } else {
-        printf("%s", *(const int *)field ? "yes" : "no");
-    }
+    if (!strcmp(s->name, "data") && !o->data)
+        snprintf(out, len, "%s", default_data_path());
+    else if (!strcmp(s->name, "y-range") && !o->y_range)
+        snprintf(out, len, "%s", strcmp(o->model, "dot") ? "0,5.5" : "none");
+    else if (s->type == OPT_STR)
+        snprintf(out, len, "%s", *(const char *const *)field ? *(const char *const *)field
+                                                             : "(none)");
+    else if (s->type == OPT_INT)
+        snprintf(out, len, "%lld", (long long)*(const int64_t *)field);
+    else if (s->type == OPT_DOUBLE)
+        snprintf(out, len, "%.17g", *(const double *)field);
+    else
+        snprintf(out, len, "%s", *(const int *)field ? "yes" : "no");
+}
+
+CkptSetting *cli_settings(const Command *cmd, const Options *o, size_t *n)
+{
+    size_t count = 0;
+    for (const OptSpec *const *g = cmd->groups; *g; g++)
+        for (const OptSpec *s = *g; s->name; s++)
+            count++;
+    CkptSetting *out = xcalloc(count, sizeof *out);
+    *n = 0;
+    for (const OptSpec *const *g = cmd->groups; *g; g++)
+        for (const OptSpec *s = *g; s->name; s++) {
+            if (!strcmp(s->name, "help"))
+                continue;
+            char value[1024];
+            format_value(value, sizeof value, s, o);
+            out[*n].name = s->name;
+            out[(*n)++].value = xstrdup(value);
+        }
+    return out;
+}
+
+void cli_settings_free(CkptSetting *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free((char *)s[i].value);
+    free(s);
 }
 
 void cli_print_settings(const Command *cmd, const Options *o, const Dataset *ds)
@@ -271,14 +302,13 @@ void cli_print_settings(const Command *cmd, const Options *o, const Dataset *ds)
         for (const OptSpec *s = *g; s->name; s++) {
             if (s->type == OPT_FLAG && !strcmp(s->name, "help"))
                 continue;
-            printf("  %-15s ", s->name);
-            if (!strcmp(s->name, "data") && !o->data)
-                printf("%s (embedded default)", default_data_path());
-            else if (!strcmp(s->name, "y-range") && !o->y_range)
-                printf("%s", strcmp(o->model, "dot") ? "0,5.5" : "none");
-            else
-                print_value(s, o);
-            putchar('\n');
+            char value[1024];
+            format_value(value, sizeof value, s, o);
+            if (s->type == OPT_DOUBLE) /* short form for people; %.17g is for files */
+                snprintf(value, sizeof value, "%g", *(const double *)((const char *)o +
+                                                                     s->offset));
+            printf("  %-18s %s%s\n", s->name, value,
+                   !strcmp(s->name, "data") && !o->data ? " (embedded default)" : "");
         }
     if (ds)
         printf("  %-15s train %zu, valid %zu, users %zu, items %zu (with #na#)\n", "rows",

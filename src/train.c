@@ -12,6 +12,7 @@
 
 #include "collab/check.h"
 #include "collab/rng.h"
+#include "collab/signals.h"
 
 /* Validation moves item rows in bounded chunks of this many ratings per rank. */
 enum { VALID_CHUNK = 4096 };
@@ -165,6 +166,16 @@ static void trainer_errors(const Trainer *t, size_t n, ExactSum *sq, ExactSum *a
     }
 }
 
+/* Sums n ExactSums over the job and, in the same reduction, agrees on the flags. */
+static void trainer_agree(Trainer *t, ExactSum *sums, int n)
+{
+    if (signals_caught())
+        t->want[FLAG_STOP] = 1;
+    memcpy(t->flags, t->want, sizeof t->flags);
+    exchange_allreduce_exact(&t->x, sums, n, t->flags, TRAIN_FLAGS);
+    memset(t->want, 0, sizeof t->want);
+}
+
 double trainer_step(Trainer *t, size_t b, double lr, double mom)
 {
     const Dataset *ds = t->ds;
@@ -182,7 +193,7 @@ double trainer_step(Trainer *t, size_t b, double lr, double mom)
     t->update_seconds += MPI_Wtime() - t0;
     ExactSum loss = {0};
     trainer_errors(t, n, &loss, NULL);
-    exchange_allreduce_exact(&t->x, &loss, 1);
+    trainer_agree(t, &loss, 1);
     return exact_value(&loss) / (double)t->cfg.bs;
 }
 
@@ -191,6 +202,9 @@ double trainer_validate(Trainer *t, double *mae)
     const Dataset *ds = t->ds;
     ExactSum sums[2] = {{0}, {0}};
     for (size_t round = 0; round < t->valid_rounds; round++) {
+        trainer_agree(t, NULL, 0); /* a signal stops validation at a chunk boundary too */
+        if (t->flags[FLAG_STOP])
+            return NAN;
         const size_t first = round * VALID_CHUNK;
         size_t n = first < ds->n_valid ? ds->n_valid - first : 0;
         n = n < VALID_CHUNK ? n : VALID_CHUNK;
@@ -199,30 +213,38 @@ double trainer_validate(Trainer *t, double *mae)
         model_forward(t->pred, t->z, &t->model, t->b_user, t->irows, t->ibias, n);
         trainer_errors(t, n, &sums[0], &sums[1]);
     }
-    exchange_allreduce_exact(&t->x, sums, 2);
+    trainer_agree(t, sums, 2);
     const double nv = (double)ds->n_valid_total;
     if (mae)
         *mae = nv > 0 ? exact_value(&sums[1]) / nv : NAN;
     return nv > 0 ? exact_value(&sums[0]) / nv : NAN;
 }
 
-/* One epoch of training batches; fills the row's training fields. */
-static void trainer_epoch(Trainer *t, int epoch, EpochRow *row, Progress *bar)
+/* Training batches from t->start_batch to the end of the epoch; fills the row's training
+ * fields. Returns nonzero when a hook stopped it. */
+static int trainer_epoch(Trainer *t, int epoch, EpochRow *row, Progress *bar,
+                         const FitHooks *h)
 {
     trainer_shuffle(t, epoch);
     progress_start(bar, t->cfg.progress && t->ctx->rank == 0, "train", (int64_t)t->n_batches);
     double lr = 0.0, mom = 0.0;
-    for (size_t b = 0; b < t->n_batches; b++) {
+    for (size_t b = t->start_batch; b < t->n_batches; b++) {
         schedule_at(&t->cfg.sched, t->iter, &lr, &mom);
         double loss = trainer_step(t, b, lr, mom);
         smooth_add(&t->smooth, loss);
         t->iter++;
         progress_update(bar, (int64_t)b + 1, smooth_value(&t->smooth));
+        if (h && h->on_boundary && h->on_boundary(t, epoch, b + 1, 0, h->arg)) {
+            progress_clear(bar);
+            return 1;
+        }
     }
     progress_clear(bar);
+    t->start_batch = 0;
     row->lr = lr;
     row->mom = mom;
     row->train_loss = smooth_value(&t->smooth);
+    return 0;
 }
 
 /* Job-wide counters of the epoch: bytes and messages summed, the imbalance of the
@@ -242,25 +264,81 @@ static void trainer_epoch_stats(Trainer *t, EpochRow *row)
     row->exchange_messages = counts[1];
 }
 
-double trainer_fit(Trainer *t, EpochCallback on_epoch, void *arg)
+int trainer_fit(Trainer *t, const FitHooks *h)
 {
     EpochRow row = {0};
     Progress bar;
-    row.valid_loss = NAN;
-    for (int e = 0; e < t->cfg.epochs; e++) {
+    for (int e = t->start_epoch; e < t->cfg.epochs; e++) {
         exchange_reset_counters(&t->x);
         t->update_seconds = 0.0;
         const double t0 = MPI_Wtime();
         row.epoch = e;
-        trainer_epoch(t, e, &row, &bar);
+        if (trainer_epoch(t, e, &row, &bar, h))
+            return 1;
         row.train_seconds = MPI_Wtime() - t0;
+        row.train_loss = smooth_value(&t->smooth);
         trainer_epoch_stats(t, &row);
-        row.valid_loss = trainer_validate(t, NULL);
+        row.valid_loss = trainer_validate(t, &row.valid_mae);
+        if (t->flags[FLAG_STOP] && h && h->on_boundary &&
+            h->on_boundary(t, e, t->n_batches, 0, h->arg))
+            return 1; /* stopped in validation: resume re-runs it */
         row.seconds = MPI_Wtime() - t0;
-        if (on_epoch)
-            on_epoch(&row, arg);
+        if (h && h->on_epoch)
+            h->on_epoch(&row, h->arg);
+        if (h && h->on_boundary && h->on_boundary(t, e + 1, 0, 1, h->arg))
+            return 1;
     }
-    return row.valid_loss;
+    return 0;
+}
+
+void trainer_progress(const Trainer *t, int epoch, size_t batch, CkptProgress *p)
+{
+    *p = (CkptProgress){.epoch = epoch, .batch = (int64_t)batch, .iter = t->iter,
+                        .opt_step = t->opt.step, .smooth_val = t->smooth.val,
+                        .smooth_count = t->smooth.count, .epochs = t->cfg.epochs};
+}
+
+void trainer_resume(Trainer *t, const CkptProgress *p)
+{
+    t->start_epoch = (int)p->epoch;
+    t->start_batch = (size_t)p->batch;
+    t->iter = p->iter;
+    t->opt.step = p->opt_step;
+    t->smooth.val = p->smooth_val;
+    t->smooth.count = p->smooth_count;
+}
+
+size_t trainer_tables(Trainer *t, CkptTable *tables, int with_optimizer)
+{
+    const Layout *l = &t->ds->layout;
+    Model *m = &t->model;
+    const size_t k = m->spec.k, ilo = layout_item_lo(l, t->ctx->rank);
+    static const char *const names[3][4] = {
+        {"model/user_factors", "model/user_bias", "model/item_factors", "model/item_bias"},
+        {"optimizer/m/user_factors", "optimizer/m/user_bias", "optimizer/m/item_factors",
+         "optimizer/m/item_bias"},
+        {"optimizer/v/user_factors", "optimizer/v/user_bias", "optimizer/v/item_factors",
+         "optimizer/v/item_bias"}};
+    float *base[3] = {m->params, t->opt.m, t->opt.v};
+    size_t n = 0;
+    for (int s = 0; s < (with_optimizer ? 3 : 1); s++) {
+        if (!base[s])
+            continue; /* SGD has no second moment */
+        /* The optimizer state has the model's flat layout: same offsets as params. */
+        float *at[4] = {base[s] + (m->user_f - m->params),
+                        m->user_b ? base[s] + (m->user_b - m->params) : NULL,
+                        base[s] + (m->item_f - m->params),
+                        m->item_b ? base[s] + (m->item_b - m->params) : NULL};
+        const size_t rows[4] = {m->n_users, m->n_users, m->n_items, m->n_items};
+        const size_t row0[4] = {t->user_lo, t->user_lo, ilo, ilo};
+        const size_t total[4] = {l->n_users, l->n_users, l->n_items, l->n_items};
+        const size_t width[4] = {k, 1, k, 1};
+        for (int i = 0; i < 4; i++)
+            if (at[i])
+                tables[n++] = (CkptTable){names[s][i], at[i], rows[i], row0[i], total[i],
+                                          width[i]};
+    }
+    return n;
 }
 
 /* Copies of what lr_find changes, to put back afterwards. */
@@ -319,7 +397,7 @@ size_t trainer_lr_find(Trainer *t, double start, double end, int64_t num_it, int
             progress_update(&bar, (int64_t)n, losses[n - 1]);
             if (losses[n - 1] < best)
                 best = losses[n - 1];
-            if (stop_div && losses[n - 1] > 4.0 * best)
+            if ((stop_div && losses[n - 1] > 4.0 * best) || t->flags[FLAG_STOP])
                 goto done;
         }
     }

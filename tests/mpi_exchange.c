@@ -148,11 +148,13 @@ static void check_exact_sum(const Ctx *ctx)
         if (i % ctx->size == ctx->rank)
             exact_add(&part, term);
     }
-    exchange_allreduce_exact(&x, &part, 1);
+    int64_t flags[2] = {ctx->rank == 0, 1};
+    exchange_allreduce_exact(&x, &part, 1, flags, 2);
+    TEST_CHECK(flags[0] == 1 && flags[1] == ctx->size);
     TEST_CHECK(exact_value(&part) == exact_value(&all));
     ExactSum bad = {0};
     exact_add(&bad, ctx->rank == 0 ? -1.0 : 1.0);
-    exchange_allreduce_exact(&x, &bad, 1);
+    exchange_allreduce_exact(&x, &bad, 1, NULL, 0);
     TEST_CHECK(exact_value(&bad) == INFINITY);
     exchange_free(&x);
     layout_free(&l);

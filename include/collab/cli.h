@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "collab/checkpoint.h"
 #include "collab/data.h"
 #include "collab/exchange.h"
 #include "collab/schedule.h"
@@ -37,6 +38,14 @@ typedef struct Options {
     /* show-batch */
     int64_t max_n;
     int info;
+    /* synth (0 for users / items means: derive from ratings) */
+    const char *synth_output;
+    int64_t synth_ratings, synth_users, synth_items, synth_rank, synth_min_per_user;
+    double synth_zipf, synth_noise;
+    /* checkpoints, resume, output files */
+    const char *checkpoint_dir, *checkpoint_every, *resume, *output, *metrics;
+    double checkpoint_minutes;
+    int64_t keep;
     /* output */
     int quiet, verbose, help;
     const char *progress, *dump_params;
@@ -54,8 +63,10 @@ typedef struct OptSpec {
 } OptSpec;
 
 /* The option groups (each terminated by a {NULL} entry). */
+extern const OptSpec CLI_CKPT_OPTS[];
 extern const OptSpec CLI_DATA_OPTS[], CLI_MODEL_OPTS[], CLI_TRAIN_OPTS[], CLI_BATCH_OPTS[],
-    CLI_LRFIND_OPTS[], CLI_SHOWBATCH_OPTS[], CLI_OUTPUT_OPTS[], CLI_HELP_OPTS[];
+    CLI_LRFIND_OPTS[], CLI_SHOWBATCH_OPTS[], CLI_SYNTH_OPTS[], CLI_OUTPUT_OPTS[],
+    CLI_HELP_OPTS[];
 
 /* A subcommand: its name, a one-line summary, and its option groups (NULL-terminated). */
 typedef struct Command {
@@ -84,6 +95,10 @@ int cli_suggest(LrSuggest *s, const Options *o, Status *st);
  * agreed status (the message is on every rank). */
 int cli_load_dataset(Dataset *ds, const Ctx *ctx, const Options *o, Status *st);
 
+/* Every option of cmd as resolved name/value text, for checkpoints (cli_settings_free). */
+CkptSetting *cli_settings(const Command *cmd, const Options *o, size_t *n);
+void cli_settings_free(CkptSetting *s, size_t n);
+
 /* Rank 0 prints "name: value" for every option of cmd as resolved. */
 void cli_print_settings(const Command *cmd, const Options *o, const Dataset *ds);
 
@@ -95,6 +110,7 @@ int cmd_prepare(Dataset *ds, const Ctx *ctx, const Options *o, const TrainConfig
 int cmd_train(const Ctx *ctx, Options *o);
 int cmd_lr_find(const Ctx *ctx, Options *o);
 int cmd_show_batch(const Ctx *ctx, Options *o);
+int cmd_synth(const Ctx *ctx, Options *o);
 
 /* The table of subcommands, NULL-name terminated. */
 extern const Command CLI_COMMANDS[];

@@ -84,7 +84,9 @@ void exchange_scatter_item_grads(Exchange *x, Model *m, const float *g_irows,
                                  const float *g_ibias, const int32_t *item,
                                  const int64_t *pos, size_t n);
 
-/* Collective: sums n ExactSums element-wise over all ranks, in place. */
-void exchange_allreduce_exact(Exchange *x, ExactSum *s, int n);
+/* Collective: sums n ExactSums and nflags int64 flags element-wise over all ranks, in
+ * place, in one call (flags carry job-wide decisions such as "a rank was signalled"). */
+enum { EXCHANGE_MAX_SUMS = 4, EXCHANGE_MAX_FLAGS = 4 };
+void exchange_allreduce_exact(Exchange *x, ExactSum *s, int n, int64_t *flags, int nflags);
 
 #endif

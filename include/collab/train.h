@@ -14,12 +14,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "collab/checkpoint.h"
 #include "collab/data.h"
 #include "collab/exchange.h"
 #include "collab/metrics.h"
 #include "collab/model.h"
 #include "collab/optim.h"
 #include "collab/schedule.h"
+
+/* Flags the ranks agree on at every batch boundary (summed over ranks). */
+enum {
+    FLAG_STOP = 0,        /* a rank caught SIGTERM/SIGUSR1/SIGINT: checkpoint and stop */
+    FLAG_CHECKPOINT = 1,  /* rank 0's clock says a timed checkpoint is due */
+    TRAIN_FLAGS = 2
+};
 
 typedef struct TrainConfig {
     ModelSpec model;
@@ -56,6 +64,10 @@ typedef struct Trainer {
     float *ibias, *g_ibias;          /* (cap) */
     SmoothLoss smooth;
     int64_t iter;                    /* training batches done since the fit began */
+    int start_epoch;                 /* where fit begins (a resumed run: the checkpoint's) */
+    size_t start_batch;
+    int64_t flags[TRAIN_FLAGS];      /* job-wide flags agreed at the last batch boundary */
+    int64_t want[TRAIN_FLAGS];       /* this rank's flags for the next boundary */
     double update_seconds;           /* time in optim_step this epoch */
 } Trainer;
 
@@ -70,19 +82,39 @@ void trainer_shuffle(Trainer *t, int epoch);
  * Returns the batch's mean squared error before the update (as fastai's loss). */
 double trainer_step(Trainer *t, size_t b, double lr, double mom);
 
-/* Exact MSE over every validation row (sum of squares / n_valid); NaN with none.
- * If mae is not NULL, also the mean absolute error. */
+/* Exact MSE over every validation row (sum of squares / n_valid); NaN with none, or when
+ * a rank was signalled (t->flags[FLAG_STOP] is then set). If mae is not NULL, also the
+ * mean absolute error. */
 double trainer_validate(Trainer *t, double *mae);
 
-/* fit: epochs of cfg.sched with the recorder's smoothed loss; calls on_epoch (may be
- * NULL) with each row. Returns the last row's valid loss. */
-typedef void (*EpochCallback)(const EpochRow *row, void *arg);
-double trainer_fit(Trainer *t, EpochCallback on_epoch, void *arg);
+/* What fit calls back: each finished epoch's row, and every boundary (after each
+ * training batch, after each validation round, and at each epoch's end) with where
+ * training stands: `epoch`, and `batch` = the next training batch to run (n_batches
+ * once the epoch's training is done). on_boundary returns nonzero to stop the fit there
+ * (after checkpointing, say). Either may be NULL. */
+typedef struct FitHooks {
+    void (*on_epoch)(const EpochRow *row, void *arg);
+    int (*on_boundary)(Trainer *t, int epoch, size_t batch, int epoch_end, void *arg);
+    void *arg;
+} FitHooks;
+
+/* fit: from (start_epoch, start_batch) to cfg.epochs, with the recorder's smoothed loss.
+ * Returns 1 when a hook stopped it, 0 when every epoch ran. */
+int trainer_fit(Trainer *t, const FitHooks *hooks);
+
+/* Progress as a checkpoint stores it, at (epoch, batch). Local. */
+void trainer_progress(const Trainer *t, int epoch, size_t batch, CkptProgress *p);
+/* Puts a checkpoint's progress back: position, step counts, smoothed loss. Local. */
+void trainer_resume(Trainer *t, const CkptProgress *p);
+/* The model tables (and, with_optimizer, the moment tables) in checkpoint form, with
+ * their global row ranges; tables must hold 12 entries. Returns the count. Local. */
+size_t trainer_tables(Trainer *t, CkptTable *tables, int with_optimizer);
 
 /* lr_find: a fresh optimizer (constant mom 0.9), lr from start to end exponentially
  * over num_it batches, recording the smoothed loss; stops when it exceeds 4x the best
- * (stop_div). Model and optimizer are restored afterwards. lrs/losses must hold num_it
- * values; returns the number recorded. */
+ * (stop_div), or when a rank is signalled (t->flags[FLAG_STOP] is then set). Model and
+ * optimizer are restored afterwards. lrs/losses must hold num_it values; returns the
+ * number recorded. */
 size_t trainer_lr_find(Trainer *t, double start, double end, int64_t num_it, int stop_div,
                        double *lrs, double *losses);
 
