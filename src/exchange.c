@@ -295,6 +295,7 @@ void exchange_scatter_item_grads(Exchange *x, Model *m, const float *g_irows,
     float *g = buf_reserve(&x->g_in, got * w * sizeof(float));
     exchange_records(x, x->rec_out.p, rec, 2, MPI_INT64_T, 0);
     exchange_records(x, x->g_out.p, g, (int)w, MPI_FLOAT, 0);
+    x->last_got = got;
     /* Positions are distinct, so this order is total: the sum below is P-independent.
      * Each sender's records arrive in position order, so one sender needs no sort. */
     PosAt *order = buf_reserve(&x->order, got * sizeof(PosAt));
@@ -315,4 +316,17 @@ void exchange_scatter_item_grads(Exchange *x, Model *m, const float *g_irows,
             m->g_item_b[row] += src[k];
     }
     x->seconds += MPI_Wtime() - t0;
+}
+
+void exchange_zero_item_grads(Exchange *x, Model *m)
+{
+    const size_t k = x->k, lo = layout_item_lo(x->layout, x->ctx->rank);
+    const int64_t *rec = x->rec_in.p;
+    for (size_t r = 0; r < x->last_got; r++) {
+        const size_t row = (size_t)rec[2 * r + 1] - lo;
+        memset(m->g_item_f + row * k, 0, k * sizeof(float));
+        if (m->g_item_b)
+            m->g_item_b[row] = 0.0f;
+    }
+    x->last_got = 0;
 }

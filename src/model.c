@@ -101,6 +101,16 @@ double model_mse(float *dpred, const float *pred, const float *y, size_t n, doub
     return sum;
 }
 
+void model_zero_user_grads(Model *m, const int32_t *urow, size_t n)
+{
+    const size_t k = m->spec.k;
+    for (size_t j = 0; j < n; j++) {
+        memset(m->g_user_f + (size_t)urow[j] * k, 0, k * sizeof(float));
+        if (m->g_user_b)
+            m->g_user_b[urow[j]] = 0.0f;
+    }
+}
+
 void model_backward(Model *m, float *g_irows, float *g_ibias, const float *dpred,
                     const float *pred, const float *z, const int32_t *urow,
                     const float *irows, size_t n)

@@ -51,7 +51,7 @@ typedef struct AdamScalars {
 } AdamScalars;
 
 OPTIM_CLONES
-static void adam_kernel(float *restrict p, float *restrict g, float *restrict m,
+static void adam_kernel(float *restrict p, const float *restrict g, float *restrict m,
                         float *restrict v, size_t n, AdamScalars s)
 {
     for (size_t i = 0; i < n; i++) {
@@ -64,12 +64,11 @@ static void adam_kernel(float *restrict p, float *restrict g, float *restrict m,
         /* addcdiv_: p + (step * m) / denom; v * (1/debias2) saves a division per element
          * over torch's v / debias2 (division and sqrt bound this loop). */
         p[i] = pi + (s.step_size * mi) / (sqrtf(vi * s.inv_debias2) + s.eps);
-        g[i] = 0.0f;
     }
 }
 
 OPTIM_CLONES
-static void sgd_kernel(float *restrict p, float *restrict g, float *restrict m, size_t n,
+static void sgd_kernel(float *restrict p, const float *restrict g, float *restrict m, size_t n,
                        float decay, float mom, float neg_lr, int use_mom)
 {
     for (size_t i = 0; i < n; i++) {
@@ -77,11 +76,10 @@ static void sgd_kernel(float *restrict p, float *restrict g, float *restrict m, 
         if (use_mom)
             step = m[i] = m[i] * mom + g[i];
         p[i] = p[i] * decay + neg_lr * step;
-        g[i] = 0.0f;
     }
 }
 
-void optim_step(Optim *o, float *p, float *g, double lr, double mom)
+void optim_step(Optim *o, float *p, const float *g, double lr, double mom)
 {
     const OptimConfig *c = &o->cfg;
     o->step++;

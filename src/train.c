@@ -190,6 +190,8 @@ double trainer_step(Trainer *t, size_t b, double lr, double mom)
     exchange_scatter_item_grads(&t->x, m, t->g_irows, t->g_ibias, t->b_item, t->b_pos, n);
     const double t0 = MPI_Wtime();
     optim_step(&t->opt, m->params, m->grads, lr, mom);
+    model_zero_user_grads(m, t->b_user, n); /* zero_grad: only the rows written */
+    exchange_zero_item_grads(&t->x, m);
     t->update_seconds += MPI_Wtime() - t0;
     ExactSum loss = {0};
     trainer_errors(t, n, &loss, NULL);

@@ -208,19 +208,6 @@ static void check_array(const char *what, const float *got, const double *want, 
            worst_ratio, rtol, atol);
 }
 
-static void check_zero(const char *what, const float *v, size_t n)
-{
-    size_t nz = 0;
-    for (size_t q = 0; q < n; q++)
-        nz += v[q] != 0.0f;
-    test_checks++;
-    if (nz) {
-        test_failures++;
-        fprintf(stderr, "FAIL %s:%d: %s: %zu of %zu elements not zero\n", __FILE__, __LINE__, what,
-                nz, n);
-    }
-}
-
 /* ============================================================================ model cases */
 
 typedef struct Case {
@@ -434,8 +421,6 @@ static void case_one_batch(const Case *c)
     optim_init(&o, &cfg, m.n_params);
     optim_step(&o, m.params, m.grads, a1[0], a1[1]);
     check_tables(m.user_f, m.user_b, m.item_f, m.item_b, c, "adam1", 0, 5e-8);
-    snprintf(what, sizeof what, "%s grads after step", c->name);
-    check_zero(what, m.grads, m.n_params);
     TEST_CHECK(o.step == 1);
 
     optim_free(&o);
@@ -467,6 +452,7 @@ static void case_fit(const Case *c, OptimKind kind)
         batch_gather(&b, &m, c, c->steps + it * c->bs);
         losses[it] = (float)batch_grads(&m, &b);
         optim_step(&o, m.params, m.grads, lr, mom);
+        memset(m.grads, 0, m.n_params * sizeof(float)); /* zero_grad */
     }
     /* After 20 steps the float32 rounding differences of each step have been carried
      * through the nonlinear updates: the generator's f32-vs-f64 distance grows to <= 9e-7

@@ -60,6 +60,7 @@ typedef struct Exchange {
     Buf rec_out, rec_in;      /* int64 (n, 2) (position, item) per rating gradient */
     Buf g_out, g_in;          /* float (n, k+1) per rating gradient */
     Buf order;                /* (position, index) (n) received gradients, sorted */
+    size_t last_got;          /* gradients received by the last scatter (in rec_in) */
     uint64_t bytes;           /* payload bytes this rank sent through the seam */
     uint64_t messages;        /* collective calls made */
     double seconds;           /* wall time inside the seam */
@@ -83,6 +84,9 @@ void exchange_gather_items(Exchange *x, float *irows, float *ibias, const Model 
 void exchange_scatter_item_grads(Exchange *x, Model *m, const float *g_irows,
                                  const float *g_ibias, const int32_t *item,
                                  const int64_t *pos, size_t n);
+
+/* Zeroes the item gradient rows the last exchange_scatter_item_grads added to. Local. */
+void exchange_zero_item_grads(Exchange *x, Model *m);
 
 /* Collective: sums n ExactSums and nflags int64 flags element-wise over all ranks, in
  * place, in one call (flags carry job-wide decisions such as "a rank was signalled"). */

@@ -63,6 +63,9 @@ void model_forward(float *pred, float *z, const Model *m, const int32_t *urow,
  * batch mean. */
 double model_mse(float *dpred, const float *pred, const float *y, size_t n, double denom);
 
+/* Zeroes the user gradient rows urow[0..n) (those a batch's backward wrote). */
+void model_zero_user_grads(Model *m, const int32_t *urow, size_t n);
+
 /* Backward for n ratings, given dpred and the forward's pred, z: accumulates into the
  * user gradient rows (g_user_f, g_user_b of m) in rating order, and writes the item
  * gradient per rating: g_irows (n, k), g_ibias (n) (NULL for MODEL_DOT). */
