@@ -35,6 +35,7 @@ typedef struct TrainRun {
     double last_ckpt;         /* MPI_Wtime of the last checkpoint (rank 0's clock) */
     int epochs_done;
     double seconds, train_seconds;
+    uint64_t bytes;           /* exchanged over the epochs run, summed over ranks */
     int checkpointed;         /* a checkpoint was written at the stop */
     int failed;               /* a checkpoint or metrics write failed */
 } TrainRun;
@@ -153,6 +154,7 @@ static void on_epoch(const EpochRow *row, void *arg)
     run->epochs_done++;
     run->seconds += row->seconds;
     run->train_seconds += row->train_seconds;
+    run->bytes += row->exchange_bytes;
     if (log_rank() != 0)
         return;
     if (log_verbosity() >= LOG_NORMAL)
@@ -236,16 +238,29 @@ static int run_outputs(TrainRun *run, Trainer *t)
     return st.code;
 }
 
+/* The summary line (rank 0), then with --verbose each rank's peak memory. */
 static void print_summary(const TrainRun *run, Trainer *t, double t0)
 {
     double mae = NAN, mse = trainer_validate(t, &mae);
+    double rss = metrics_peak_rss_mb(), rss_max = 0.0;
+    double *all = run->ctx->rank == 0 ? xmalloc((size_t)run->ctx->size * sizeof(double)) : NULL;
+    CHECK_MPI(MPI_Gather(&rss, 1, MPI_DOUBLE, all, 1, MPI_DOUBLE, 0, run->ctx->comm));
     if (log_rank() != 0)
         return;
+    for (int r = 0; r < run->ctx->size; r++)
+        rss_max = all[r] > rss_max ? all[r] : rss_max;
     const int n = run->epochs_done;
+    const double batches = (double)n * (double)t->n_batches;
     printf("summary: epochs %d valid_loss %.6f rmse %.6f mae %.6f sec_per_epoch %.4f "
-           "train_sec_per_epoch %.4f total_sec %.3f\n",
+           "train_sec_per_epoch %.4f total_sec %.3f bytes_per_batch %.0f peak_rss_mb %.1f\n",
            t->cfg.epochs, mse, sqrt(mse), mae, n ? run->seconds / n : 0.0,
-           n ? run->train_seconds / n : 0.0, MPI_Wtime() - t0);
+           n ? run->train_seconds / n : 0.0, MPI_Wtime() - t0,
+           batches > 0 ? (double)run->bytes / batches : 0.0, rss_max);
+    log_verbose("peak memory per rank (MB):");
+    for (int r = 0; r < run->ctx->size; r++)
+        log_verbose(" %.1f", all[r]);
+    log_verbose("\n");
+    free(all);
 }
 
 /* Loads the dataset and checks it can feed at least one batch; errors are reported. */

@@ -8,6 +8,19 @@
 
 #include <mpi.h>
 
+double metrics_peak_rss_mb(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    double kb = 0.0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %lf kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb / 1024.0;
+}
+
 void metrics_print_header(FILE *f)
 {
     fprintf(f, "%-6s %-11s %-11s %s\n", "epoch", "train_loss", "valid_loss", "time");

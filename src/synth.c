@@ -19,18 +19,18 @@
 
 /* What a draw is for; the high bits of the first hash counter (ids stay below 2^48). */
 enum {
-    KEY_COUNT = 1,    /* (user) ratings above the minimum */
-    KEY_UBIAS,        /* (user) b_u */
-    KEY_UFAC,         /* (user, k) p_u */
-    KEY_DRAW,         /* (user, attempt) popularity draw */
-    KEY_FALLBACK,     /* (user, rank) exponential clock of the fallback sampler */
-    KEY_NOISE,        /* (user, item) e */
-    KEY_START,        /* (user) first timestamp */
-    KEY_TIME,         /* (user, item) timestamp */
-    KEY_IBIAS,        /* (item) b_i */
-    KEY_IFAC,         /* (item, k) q_i */
-    KEY_PERM,         /* popularity rank -> item permutation */
-    KEY_MOVIE         /* (item) year and genres in movies.csv */
+    KEY_COUNT = 1, /* (user) ratings above the minimum */
+    KEY_UBIAS,     /* (user) b_u */
+    KEY_UFAC,      /* (user, k) p_u */
+    KEY_DRAW,      /* (user, attempt) popularity draw */
+    KEY_FALLBACK,  /* (user, rank) exponential clock of the fallback sampler */
+    KEY_NOISE,     /* (user, item) e */
+    KEY_START,     /* (user) first timestamp */
+    KEY_TIME,      /* (user, item) timestamp */
+    KEY_IBIAS,     /* (item) b_i */
+    KEY_IFAC,      /* (item, k) q_i */
+    KEY_PERM,      /* popularity rank -> item permutation */
+    KEY_MOVIE      /* (item) year and genres in movies.csv */
 };
 
 static uint64_t synth_key(unsigned purpose, int64_t id)
@@ -53,15 +53,33 @@ static uint64_t synth_hash(const SynthModel *m, unsigned purpose, int64_t id, ui
 #define T_LAST 1574327703LL
 /* A user's ratings spread over about this many seconds each (ten a day). */
 #define T_PER_RATING 8640LL
-/* Ratings per block of users: one block's text (~30 bytes a rating) per rank in memory. */
+/* Most ratings per block of users: one block's text (~27 bytes a rating) per rank is in
+ * memory at a time. Small jobs use at least BLOCKS_PER_RANK blocks a rank, so every rank
+ * takes part. (Blocks only decide who writes which users, never the bytes written.) */
 #define BLOCK_RATINGS (1LL << 20)
+#define BLOCKS_PER_RANK 4
 /* Largest byte count of one MPI_File_write_at_all call (the count is an int). */
 #define WRITE_PIECE (1LL << 30)
 /* Bytes the line formatter may write past the end of the text (fixed-size copies). */
 #define TEXT_SLACK 64
 #define CSV_HEADER "userId,movieId,rating,timestamp\n"
 
+/* A hint that memory at p will soon be read (rw 0) or written (rw 1); nothing without
+ * GCC's builtin. It changes timing only, never results. */
+#if defined(__GNUC__)
+#define PREFETCH(p, rw) __builtin_prefetch((p), (rw))
+#else
+#define PREFETCH(p, rw) ((void)(p))
+#endif
+
 /* ------------------------------------------------------------------ the model */
+
+/* Where guide bucket g of n starts; the one expression both the table and the lookup
+ * use, so a draw's bucket and the table agree to the last bit. */
+static double bucket_start(size_t g, size_t n)
+{
+    return (double)g / (double)n;
+}
 
 /* Popularity: cdf over ranks with weights (r + 1)^-zipf, a guide table that narrows the
  * inverse-CDF search to a bucket, and a shuffle of the ranks into item indices so an
@@ -82,7 +100,7 @@ static void popularity_init(SynthModel *m)
     m->cdf[n - 1] = 1.0; /* the search below always ends inside the table */
     size_t r = 0;
     for (size_t g = 0; g < n; g++) {
-        while (m->cdf[r] <= (double)g / (double)n)
+        while (m->cdf[r] <= bucket_start(g, n))
             r++;
         m->guide[g] = (uint32_t)r;
     }
@@ -224,12 +242,8 @@ void synth_stats_reduce(SynthStats *s, const Ctx *ctx)
     s->n = v[0], s->sum_half = v[1], s->sum_half2 = v[2];
     s->sq_err = (ExactSum){v[3], v[4], v[5]};
     /* n_items <= SYNTH_MAX_ITEMS < 2^31, so one call carries the whole table. */
-    if (ctx->rank == 0)
-        CHECK_MPI(MPI_Reduce(MPI_IN_PLACE, s->item_count, (int)s->n_items, MPI_INT64_T,
-                             MPI_SUM, 0, ctx->comm));
-    else
-        CHECK_MPI(MPI_Reduce(s->item_count, NULL, (int)s->n_items, MPI_INT64_T, MPI_SUM, 0,
-                             ctx->comm));
+    void *send = ctx->rank == 0 ? MPI_IN_PLACE : (void *)s->item_count;
+    CHECK_MPI(MPI_Reduce(send, s->item_count, (int)s->n_items, MPI_INT64_T, MPI_SUM, 0, ctx->comm));
 }
 
 static int cmp_i32(const void *a, const void *b)
@@ -274,7 +288,10 @@ void synth_gen_init(SynthGen *g, const SynthModel *m)
 {
     memset(g, 0, sizeof *g);
     g->stamp = xcalloc((size_t)m->cfg.n_items, sizeof *g->stamp);
-    g->ids = xmalloc((size_t)(m->cfg.n_items / 2 + 1) * sizeof *g->ids);
+    const size_t most = (size_t)(m->cfg.n_items / 2 + 1);
+    g->ids = xmalloc(most * sizeof *g->ids);
+    g->scratch = xmalloc(most * sizeof *g->scratch);
+    g->bucket = xmalloc((most + 1) * sizeof *g->bucket);
     g->pu = xmalloc((size_t)m->cfg.rank * sizeof *g->pu);
 }
 
@@ -282,18 +299,31 @@ void synth_gen_free(SynthGen *g)
 {
     free(g->stamp);
     free(g->ids);
+    free(g->scratch);
+    free(g->bucket);
     free(g->pu);
     free(g->keys);
     memset(g, 0, sizeof *g);
 }
 
-/* Popularity rank of a uniform x in [0, 1): the first rank whose cdf exceeds x. The guide
- * bucket of x bounds the answer to [guide[g], guide[g + 1]]. */
-static size_t zipf_rank(const SynthModel *m, double x)
+/* The guide bucket g of a uniform x in [0, 1): bucket_start(g) <= x < bucket_start(g + 1). */
+static size_t zipf_bucket(const SynthModel *m, double x)
 {
     const size_t n = (size_t)m->cfg.n_items;
     size_t g = (size_t)(x * (double)n);
     g = g < n ? g : n - 1;
+    /* x * n may round across a boundary; step back into the bucket that holds x. */
+    if (g > 0 && x < bucket_start(g, n))
+        g--;
+    else if (g + 1 < n && x >= bucket_start(g + 1, n))
+        g++;
+    return g;
+}
+
+/* Popularity rank of a uniform x in [0, 1) in guide bucket g: the first rank whose cdf
+ * exceeds x, which lies in [guide[g], guide[g + 1]]. */
+static size_t zipf_rank(const SynthModel *m, double x, size_t g)
+{
     size_t lo = m->guide[g], hi = m->guide[g + 1];
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -338,19 +368,44 @@ static void draw_rest(SynthGen *g, const SynthModel *m, int64_t u, size_t got, s
     }
 }
 
-/* Fills g->ids with user u's n distinct item indices: popularity draws, duplicates
- * rejected, with a budget of attempts after which draw_rest completes the set. */
+/* Attempts computed together: the popularity lookups of a batch are independent, so
+ * their cache misses overlap; the duplicate checks then run in attempt order. */
+#define DRAW_BATCH 16
+
+/* Fills g->ids with user u's n distinct item indices: popularity draws (attempt j keyed
+ * by (user, j)) with duplicates rejected. Draws skip the longest prefix of ranks the user
+ * already has (x uniform over the cdf above it), which leaves the law of the draws
+ * unchanged and keeps steep popularity from stalling them; after a budget of attempts,
+ * draw_rest completes the set. */
 static void draw_items(SynthGen *g, const SynthModel *m, int64_t u, size_t n)
 {
     const uint32_t tag = (uint32_t)u + 1;
     const uint64_t budget = 8 * (uint64_t)n + 256;
-    size_t got = 0;
-    for (uint64_t j = 0; got < n && j < budget; j++) {
-        int32_t id = m->item_of_rank[zipf_rank(m, rng_unit(synth_hash(m, KEY_DRAW, u, j)))];
-        if (g->stamp[id] != tag) {
-            g->stamp[id] = tag;
-            g->ids[got++] = id;
+    size_t got = 0, taken = 0; /* ranks [0, taken) are all this user's already */
+    for (uint64_t j = 0; got < n && j < budget;) {
+        while (taken < (size_t)m->cfg.n_items && g->stamp[m->item_of_rank[taken]] == tag)
+            taken++;
+        const double lo = taken ? m->cdf[taken - 1] : 0.0;
+        /* No more attempts than could still be accepted, so none is computed in vain
+         * while there are no duplicates. */
+        uint64_t nb = n - got < DRAW_BATCH ? n - got : DRAW_BATCH;
+        nb = budget - j < nb ? budget - j : nb;
+        int32_t cand[DRAW_BATCH];
+        double x[DRAW_BATCH];
+        size_t bucket[DRAW_BATCH];
+        for (uint64_t b = 0; b < nb; b++) {
+            x[b] = lo + rng_unit(synth_hash(m, KEY_DRAW, u, j + b)) * (1.0 - lo);
+            bucket[b] = zipf_bucket(m, x[b]);
+            PREFETCH(m->guide + bucket[b], 0);
         }
+        for (uint64_t b = 0; b < nb; b++)
+            cand[b] = m->item_of_rank[zipf_rank(m, x[b], bucket[b])];
+        for (uint64_t b = 0; b < nb; b++)
+            if (g->stamp[cand[b]] != tag) {
+                g->stamp[cand[b]] = tag;
+                g->ids[got++] = cand[b];
+            }
+        j += nb;
     }
     if (got < n)
         draw_rest(g, m, u, got, n);
@@ -393,18 +448,54 @@ static void sort_ids(int32_t *a, size_t n)
     }
 }
 
+static size_t bucket_of(int32_t id, double per, size_t n)
+{
+    size_t b = (size_t)(id * per);
+    return b < n ? b : n - 1;
+}
+
+/* Sorts a user's n distinct item indices (all < n_items). The indices are a pseudo-random
+ * shuffle of popularity ranks, so about uniform: n buckets by value hold about one each,
+ * and a counting scatter plus small sorts of the buckets beats comparison sorting. */
+static void sort_user_items(SynthGen *g, size_t n, int64_t n_items)
+{
+    if (n <= 32) {
+        sort_ids(g->ids, n);
+        return;
+    }
+    uint32_t *count = g->bucket;
+    memset(count, 0, (n + 1) * sizeof *count);
+    const double per = (double)n / (double)n_items;
+    for (size_t j = 0; j < n; j++)
+        count[bucket_of(g->ids[j], per, n) + 1]++;
+    for (size_t b = 0; b < n; b++)
+        count[b + 1] += count[b];
+    for (size_t j = 0; j < n; j++)
+        g->scratch[count[bucket_of(g->ids[j], per, n)]++] = g->ids[j];
+    /* count[b] is now the end of bucket b (and the start of bucket b + 1). */
+    size_t start = 0;
+    for (size_t b = 0; b < n; b++) {
+        sort_ids(g->scratch + start, count[b] - start);
+        start = count[b];
+    }
+    int32_t *t = g->ids;
+    g->ids = g->scratch;
+    g->scratch = t;
+}
+
 /* One user's constant part of every line and of every prediction. */
 typedef struct UserLine {
     int64_t u;
-    double base;          /* mu + b_u */
-    char prefix[32];      /* "userId," (copied whole: the formatter's slack covers it) */
+    double base;     /* mu + b_u */
+    char prefix[32]; /* "userId," (copied whole: the formatter's slack covers it) */
     size_t prefix_len;
-    int64_t t0, span;     /* timestamps in [t0, t0 + span) */
+    int64_t t0, span; /* timestamps in [t0, t0 + span) */
 } UserLine;
 
 static void user_line_init(UserLine *ul, SynthGen *g, const SynthModel *m, int64_t u)
 {
     const int k = m->cfg.rank;
+    memset(ul, 0, sizeof *ul);
     ul->u = u;
     for (int f = 0; f < k; f++)
         g->pu[f] = m->factor_sd * synth_normal(m, KEY_UFAC, u, (uint64_t)f);
@@ -414,8 +505,8 @@ static void user_line_init(UserLine *ul, SynthGen *g, const SynthModel *m, int64
     ul->prefix_len = (size_t)(end - ul->prefix);
     int64_t range = T_LAST - T_FIRST, span = T_PER_RATING * m->count[u];
     ul->span = span < range ? span : range;
-    ul->t0 = T_FIRST + (int64_t)(rng_unit(synth_hash(m, KEY_START, u, 0)) *
-                                 (double)(range - ul->span));
+    ul->t0 =
+        T_FIRST + (int64_t)(rng_unit(synth_hash(m, KEY_START, u, 0)) * (double)(range - ul->span));
 }
 
 /* "0.5," .. "5.0," by half stars. */
@@ -456,14 +547,10 @@ static char *rating_line(char *p, const UserLine *ul, const SynthGen *g, const S
 #define PREFETCH_AHEAD 8
 static void prefetch_item(const SynthModel *m, const SynthStats *acc, int32_t id)
 {
-#if defined(__GNUC__)
-    __builtin_prefetch(m->item_f + (size_t)id * (size_t)m->cfg.rank);
-    __builtin_prefetch(m->item_bias + id);
-    __builtin_prefetch(m->item_txt + 16 * (size_t)id);
-    __builtin_prefetch(acc->item_count + id, 1);
-#else
-    (void)m, (void)acc, (void)id;
-#endif
+    PREFETCH(m->item_f + (size_t)id * (size_t)m->cfg.rank, 0);
+    PREFETCH(m->item_bias + id, 0);
+    PREFETCH(m->item_txt + 16 * (size_t)id, 0);
+    PREFETCH(acc->item_count + id, 1);
 }
 
 size_t synth_text_bound(const SynthModel *m, int64_t lo, int64_t hi)
@@ -482,7 +569,7 @@ size_t synth_users_text(char *out, SynthGen *g, const SynthModel *m, int64_t lo,
     for (int64_t u = lo; u < hi; u++) {
         const size_t n = (size_t)m->count[u];
         draw_items(g, m, u, n);
-        sort_ids(g->ids, n); /* MovieLens order: by movieId */
+        sort_user_items(g, n, m->cfg.n_items); /* MovieLens order: by movieId */
         UserLine ul;
         user_line_init(&ul, g, m, u);
         double sq = 0.0;
@@ -517,8 +604,8 @@ static int64_t user_at(const SynthModel *m, int64_t t)
 /* Collective: every rank writes its len bytes of buf after the lower ranks' bytes,
  * starting at *base, which moves past all ranks' bytes. Every rank makes the same
  * number of write_at_all calls (pieces of the round's total); failures go to st. */
-static void write_round(MPI_File fh, const Ctx *ctx, const char *buf, size_t len,
-                        MPI_Offset *base, const char *path, Status *st)
+static void write_round(MPI_File fh, const Ctx *ctx, const char *buf, size_t len, MPI_Offset *base,
+                        const char *path, Status *st)
 {
     int64_t mine = (int64_t)len, before = 0, total = 0;
     CHECK_MPI(MPI_Exscan(&mine, &before, 1, MPI_INT64_T, MPI_SUM, ctx->comm));
@@ -530,8 +617,8 @@ static void write_round(MPI_File fh, const Ctx *ctx, const char *buf, size_t len
         int64_t cnt = mine - start < WRITE_PIECE ? mine - start : WRITE_PIECE;
         MPI_Status ms;
         int done = 0;
-        int rc = MPI_File_write_at_all(fh, *base + before + start, buf + start, (int)cnt,
-                                       MPI_BYTE, &ms);
+        int rc =
+            MPI_File_write_at_all(fh, *base + before + start, buf + start, (int)cnt, MPI_BYTE, &ms);
         if (rc == MPI_SUCCESS)
             MPI_Get_count(&ms, MPI_BYTE, &done);
         if (rc != MPI_SUCCESS || done != (int)cnt) {
@@ -548,16 +635,15 @@ static void write_round(MPI_File fh, const Ctx *ctx, const char *buf, size_t len
 /* Collective open (created, truncated); the outcome is agreed. */
 static int open_output(MPI_File *fh, const Ctx *ctx, const char *path, Status *st)
 {
-    int rc = MPI_File_open(ctx->comm, path, MPI_MODE_CREATE | MPI_MODE_WRONLY, MPI_INFO_NULL,
-                           fh);
+    int rc = MPI_File_open(ctx->comm, path, MPI_MODE_CREATE | MPI_MODE_WRONLY, MPI_INFO_NULL, fh);
     if (rc == MPI_SUCCESS)
         rc = MPI_File_set_size(*fh, 0);
     if (rc != MPI_SUCCESS) {
         char err[MPI_MAX_ERROR_STRING];
         int elen = 0;
         MPI_Error_string(rc, err, &elen);
-        status_set(st, STATUS_DATA, "cannot create %s: %s (check the folder is writable)",
-                   path, err);
+        status_set(st, STATUS_DATA, "cannot create %s: %s (check the folder is writable)", path,
+                   err);
     }
     int ok = rc == MPI_SUCCESS;
     if (status_agree(st, ctx->comm) && ok)
@@ -572,7 +658,9 @@ int synth_write_ratings(SynthStats *acc, const SynthModel *m, const Ctx *ctx, co
     if (open_output(&fh, ctx, path, st))
         return st->code;
     const int64_t total = m->first[m->cfg.n_users];
-    const int64_t blocks = total > 0 ? (total + BLOCK_RATINGS - 1) / BLOCK_RATINGS : 1;
+    int64_t per = (total + BLOCKS_PER_RANK * ctx->size - 1) / (BLOCKS_PER_RANK * ctx->size);
+    per = per < 1 ? 1 : per > BLOCK_RATINGS ? BLOCK_RATINGS : per;
+    const int64_t blocks = (total + per - 1) / per;
     const int64_t rounds = (blocks + ctx->size - 1) / ctx->size;
     SynthGen g;
     synth_gen_init(&g, m);
@@ -581,8 +669,8 @@ int synth_write_ratings(SynthStats *acc, const SynthModel *m, const Ctx *ctx, co
     MPI_Offset base = 0;
     for (int64_t t = 0; t < rounds; t++) {
         const int64_t b = t * ctx->size + ctx->rank;
-        const int64_t lo = b < blocks ? user_at(m, b * BLOCK_RATINGS) : 0;
-        const int64_t hi = b < blocks ? user_at(m, (b + 1) * BLOCK_RATINGS) : 0;
+        const int64_t lo = b < blocks ? user_at(m, b * per) : 0;
+        const int64_t hi = b < blocks ? user_at(m, (b + 1) * per) : 0;
         size_t need = synth_text_bound(m, lo, hi) + sizeof CSV_HEADER;
         if (need > cap)
             buf = xrealloc(buf, cap = need);
@@ -601,10 +689,10 @@ int synth_write_ratings(SynthStats *acc, const SynthModel *m, const Ctx *ctx, co
 
 /* ------------------------------------------------------------------ movies and README */
 
-static const char *const GENRES[] = {
-    "Action", "Adventure", "Animation", "Children", "Comedy",  "Crime",    "Documentary",
-    "Drama",  "Fantasy",   "Film-Noir", "Horror",   "IMAX",    "Musical",  "Mystery",
-    "Romance", "Sci-Fi",   "Thriller",  "War",      "Western"};
+static const char *const GENRES[] = {"Action", "Adventure",   "Animation", "Children", "Comedy",
+                                     "Crime",  "Documentary", "Drama",     "Fantasy",  "Film-Noir",
+                                     "Horror", "IMAX",        "Musical",   "Mystery",  "Romance",
+                                     "Sci-Fi", "Thriller",    "War",       "Western"};
 #define N_GENRES (sizeof GENRES / sizeof *GENRES)
 
 /* One to three genres from the bits of h, in the list's order, joined by '|'. */
@@ -641,8 +729,7 @@ int synth_write_movies(const SynthModel *m, const char *path, Status *st)
     return STATUS_OK;
 }
 
-int synth_write_readme(const SynthModel *m, const SynthSummary *sum, const char *path,
-                       Status *st)
+int synth_write_readme(const SynthModel *m, const SynthSummary *sum, const char *path, Status *st)
 {
     const SynthConfig *c = &m->cfg;
     FILE *f = fopen(path, "w");
@@ -655,8 +742,8 @@ int synth_write_readme(const SynthModel *m, const SynthSummary *sum, const char 
             "Settings: --ratings %lld --users %lld --items %lld --rank %d --zipf %g "
             "--min-per-user %lld --noise %g --seed %llu\n\n",
             PACKAGE_STRING, (long long)sum->n_ratings, (long long)c->n_items,
-            (long long)c->n_ratings, (long long)c->n_users, (long long)c->n_items, c->rank,
-            c->zipf, (long long)c->min_per_user, c->noise, (unsigned long long)c->seed);
+            (long long)c->n_ratings, (long long)c->n_users, (long long)c->n_items, c->rank, c->zipf,
+            (long long)c->min_per_user, c->noise, (unsigned long long)c->seed);
     fprintf(f,
             "Model: rating = clip(round to half star(mu + b_u + b_i + <p_u, q_i> + e), 0.5, 5)\n"
             "  mu = %g, b_u ~ N(0, %g^2), b_i ~ N(0, %g^2), p_u and q_i ~ N(0, %.4f^2) in %d "
@@ -664,9 +751,9 @@ int synth_write_readme(const SynthModel *m, const SynthSummary *sum, const char 
             "Items: P(popularity rank r) ~ r^-%g; movieIds are a shuffle of the ranks.\n"
             "Users: %lld + lognormal(sigma %g) ratings each, scaled to the target total, at "
             "most %lld; distinct items.\n\n",
-            SYNTH_MU, SYNTH_USER_BIAS_SD, SYNTH_ITEM_BIAS_SD, m->factor_sd, c->rank,
-            SYNTH_DOT_VAR, c->noise, c->zipf, (long long)c->min_per_user,
-            SYNTH_ACTIVITY_SIGMA, (long long)(c->n_items / 2));
+            SYNTH_MU, SYNTH_USER_BIAS_SD, SYNTH_ITEM_BIAS_SD, m->factor_sd, c->rank, SYNTH_DOT_VAR,
+            c->noise, c->zipf, (long long)c->min_per_user, SYNTH_ACTIVITY_SIGMA,
+            (long long)(c->n_items / 2));
     fprintf(f,
             "Oracle RMSE %.4f: the written ratings against the noiseless model "
             "clip(mu + b_u + b_i + <p_u, q_i>, 0.5, 5)\n(in expectation, the floor for any "

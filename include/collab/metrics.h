@@ -22,6 +22,9 @@ typedef struct EpochRow {
     uint64_t exchange_bytes, exchange_messages;  /* summed over ranks */
 } EpochRow;
 
+/* This process's peak resident memory in MB (VmHWM). Local. */
+double metrics_peak_rss_mb(void);
+
 /* Prints the header "epoch  train_loss  valid_loss  time". */
 void metrics_print_header(FILE *f);
 /* Prints one row, time as mm:ss like fastai (and seconds with --verbose). */

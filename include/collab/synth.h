@@ -33,37 +33,37 @@
 
 /* The generator's resolved settings (every field set; see cmd_synth.c for defaults). */
 typedef struct SynthConfig {
-    int64_t n_ratings;    /* target total; the exact total is min_per_user * n_users + the
-                             rounded lognormal shares, equal to it unless capping prevents */
+    int64_t n_ratings; /* target total; the exact total is min_per_user * n_users + the
+                          rounded lognormal shares, equal to it unless capping prevents */
     int64_t n_users;
     int64_t n_items;
     int64_t min_per_user;
-    int rank;             /* hidden factors K */
-    double zipf;          /* popularity exponent, 0 (uniform) .. SYNTH_MAX_ZIPF */
-    double noise;         /* SD of e before rounding */
+    int rank;     /* hidden factors K */
+    double zipf;  /* popularity exponent, 0 (uniform) .. SYNTH_MAX_ZIPF */
+    double noise; /* SD of e before rounding */
     uint64_t seed;
 } SynthConfig;
 
 /* Constants of the generating model, written to README.txt. */
-#define SYNTH_MU 3.5            /* global mean before clipping */
+#define SYNTH_MU 3.5 /* global mean before clipping */
 #define SYNTH_USER_BIAS_SD 0.45
 #define SYNTH_ITEM_BIAS_SD 0.45
-#define SYNTH_DOT_VAR 0.45      /* variance of <p_u, q_i>; factor SD = (DOT_VAR / K)^(1/4) */
+#define SYNTH_DOT_VAR 0.45       /* variance of <p_u, q_i>; factor SD = (DOT_VAR / K)^(1/4) */
 #define SYNTH_ACTIVITY_SIGMA 1.4 /* lognormal sigma of ratings per user above the minimum */
 
 /* Everything every rank derives from the config alone (no communication): the
  * popularity table, the hidden item parameters and every user's rating count. */
 typedef struct SynthModel {
     SynthConfig cfg;
-    double factor_sd;        /* SD of every hidden factor */
-    double *cdf;             /* (n_items) P(popularity rank <= r); cdf[n_items - 1] = 1 */
-    uint32_t *guide;         /* (n_items + 1) first rank whose cdf exceeds g / n_items */
-    int32_t *item_of_rank;   /* (n_items) item index (movieId - 1) of popularity rank r */
-    float *item_bias;        /* (n_items) b_i by item index */
-    float *item_f;           /* (n_items, K) q_i by item index */
-    char *item_txt;          /* (n_items, 16) "movieId," text; byte 15 holds its length */
-    int32_t *count;          /* (n_users) ratings of each user */
-    int64_t *first;          /* (n_users + 1) ratings before each user; [n_users] = total */
+    double factor_sd;      /* SD of every hidden factor */
+    double *cdf;           /* (n_items) P(popularity rank <= r); cdf[n_items - 1] = 1 */
+    uint32_t *guide;       /* (n_items + 1) first rank whose cdf exceeds g / n_items */
+    int32_t *item_of_rank; /* (n_items) item index (movieId - 1) of popularity rank r */
+    float *item_bias;      /* (n_items) b_i by item index */
+    float *item_f;         /* (n_items, K) q_i by item index */
+    char *item_txt;        /* (n_items, 16) "movieId," text; byte 15 holds its length */
+    int32_t *count;        /* (n_users) ratings of each user */
+    int64_t *first;        /* (n_users + 1) ratings before each user; [n_users] = total */
 } SynthModel;
 
 /* Builds m from cfg (which must be valid: see cmd_synth.c). Local; identical on every
@@ -75,11 +75,11 @@ void synth_model_free(SynthModel *m);
 /* Sums over the ratings generated (per rank until synth_stats_reduce). Integer sums and
  * an ExactSum, so the job-wide totals do not depend on how users are split. */
 typedef struct SynthStats {
-    int64_t n;               /* ratings */
-    int64_t sum_half;        /* sum of 2r (half stars), exact */
-    int64_t sum_half2;       /* sum of (2r)^2, exact */
-    ExactSum sq_err;         /* sum of (r - clip(noiseless model))^2 */
-    int64_t *item_count;     /* (n_items) ratings per item index */
+    int64_t n;           /* ratings */
+    int64_t sum_half;    /* sum of 2r (half stars), exact */
+    int64_t sum_half2;   /* sum of (2r)^2, exact */
+    ExactSum sq_err;     /* sum of (r - clip(noiseless model))^2 */
+    int64_t *item_count; /* (n_items) ratings per item index */
     size_t n_items;
 } SynthStats;
 
@@ -90,10 +90,12 @@ void synth_stats_reduce(SynthStats *s, const Ctx *ctx);
 
 /* Per-rank workspace for generating users' lines (no allocation per user). */
 typedef struct SynthGen {
-    uint32_t *stamp;         /* (n_items) user + 1 that last drew the item: duplicate check */
-    int32_t *ids;            /* (max count) the current user's item indices */
-    double *pu;              /* (K) the current user's factors */
-    struct SynthKey *keys;   /* (n_items) fallback sampling keys, allocated when needed */
+    uint32_t *stamp;       /* (n_items) user + 1 that last drew the item: duplicate check */
+    int32_t *ids;          /* (max count) the current user's item indices */
+    int32_t *scratch;      /* (max count) bucket sort's output */
+    uint32_t *bucket;      /* (max count + 1) bucket sort's counts */
+    double *pu;            /* (K) the current user's factors */
+    struct SynthKey *keys; /* (n_items) fallback sampling keys, allocated when needed */
 } SynthGen;
 
 void synth_gen_init(SynthGen *g, const SynthModel *m);
@@ -126,18 +128,17 @@ int synth_write_movies(const SynthModel *m, const char *path, Status *st);
 typedef struct SynthSummary {
     int64_t n_ratings;
     double oracle_rmse;
-    double mean, sd;               /* of the written ratings */
+    double mean, sd; /* of the written ratings */
     int64_t per_user_min, per_user_median, per_user_max;
-    int64_t items_rated;           /* items with at least one rating */
-    double top_item_share;         /* ratings of the most rated item / all ratings */
-    double seconds;                /* set by the caller */
+    int64_t items_rated;   /* items with at least one rating */
+    double top_item_share; /* ratings of the most rated item / all ratings */
+    double seconds;        /* set by the caller */
 } SynthSummary;
 
 /* Local: fills sum from m and the reduced s (rank 0). */
 void synth_summarize(SynthSummary *sum, const SynthModel *m, const SynthStats *s);
 
 /* Local (rank 0): writes README.txt with the settings, the model and the summary. */
-int synth_write_readme(const SynthModel *m, const SynthSummary *sum, const char *path,
-                       Status *st);
+int synth_write_readme(const SynthModel *m, const SynthSummary *sum, const char *path, Status *st);
 
 #endif
