@@ -34,6 +34,7 @@ void data_options_default(DataOptions *opt)
     memset(opt, 0, sizeof *opt);
     opt->format = DATA_AUTO;
     opt->header = -1;
+    opt->keep_timestamps = 1;
 }
 
 /* ---------------------------------------------------------------------------- state */
@@ -84,7 +85,8 @@ typedef struct Build {
     size_t n, cap;
     int32_t *user, *item; /* (n) */
     float *rating;        /* (n) */
-    int64_t *ts;          /* (n) */
+    int64_t *ts;          /* (n), NULL unless keep_ts */
+    int keep_ts;
     size_t *gaps;         /* (n_gaps) ascending lines that are not rows: header, blank,
                              skipped; row i is on the (i+1)-th line not listed */
     size_t n_gaps, cap_gaps;
@@ -151,12 +153,15 @@ static void build_push(Build *b, int32_t user, int32_t item, float rating, int64
         b->user = xrealloc(b->user, b->cap * sizeof *b->user);
         b->item = xrealloc(b->item, b->cap * sizeof *b->item);
         b->rating = xrealloc(b->rating, b->cap * sizeof *b->rating);
-        b->ts = xrealloc(b->ts, b->cap * sizeof *b->ts);
+        if (b->keep_ts)
+            b->ts = xrealloc(b->ts, b->cap * sizeof *b->ts);
     }
     b->user[b->n] = user;
     b->item[b->n] = item;
     b->rating[b->n] = rating;
-    b->ts[b->n++] = ts;
+    if (b->keep_ts)
+        b->ts[b->n] = ts;
+    b->n++;
 }
 
 static void build_free(Build *b)
@@ -635,7 +640,9 @@ static void build_compact(Build *b, const uint8_t *drop)
             b->user[o] = b->user[i];
             b->item[o] = b->item[i];
             b->rating[o] = b->rating[i];
-            b->ts[o++] = b->ts[i];
+            if (b->keep_ts)
+                b->ts[o] = b->ts[i];
+            o++;
         }
     b->n = o;
 }
@@ -672,7 +679,7 @@ static void build_finish(Build *b, const Movies *m, int by_title, Ratings *r)
     r->user = xrealloc(b->user, b->n * sizeof *r->user);
     r->item = xrealloc(b->item, b->n * sizeof *r->item);
     r->rating = xrealloc(b->rating, b->n * sizeof *r->rating);
-    r->timestamp = xrealloc(b->ts, b->n * sizeof *r->timestamp);
+    r->timestamp = b->keep_ts ? xrealloc(b->ts, b->n * sizeof *r->timestamp) : NULL;
     b->user = b->item = NULL, b->rating = NULL, b->ts = NULL;
     r->user_keys = keytable_release(&b->users, &r->n_user_keys);
     r->item_keys = keytable_release(&b->items, &r->n_item_keys);
@@ -948,6 +955,7 @@ int data_read(Ratings *r, const DataOptions *opt, Status *st)
     memset(&b, 0, sizeof b);
     memset(&m, 0, sizeof m);
     b.last_user = -1;
+    b.keep_ts = opt->keep_timestamps;
     status_clear(st);
     if (source_resolve(&src, opt, st) == STATUS_OK) {
         layout_ratings(&lay, &src, opt);

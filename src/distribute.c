@@ -80,51 +80,50 @@ typedef struct Column {
     MPI_Datatype type;
 } Column;
 
-/* Rank 0 reorders n rows so each owner's rows are contiguous (stable: file order kept
- * within an owner) and scatters them; every rank's columns are replaced by its part. */
-static void scatter_rows(Column *cols, int ncols, size_t *n, const int *owner_of_row,
-                         MPI_Comm comm)
+/* Rank 0: packs the rows owned by q (in file order) of one column into buf. */
+static size_t pack_rows(char *buf, const char *col, size_t sz, size_t n, const int *owner,
+                        int q)
+{
+    size_t m = 0;
+    for (size_t r = 0; r < n; r++)
+        if (owner[r] == q)
+            memcpy(buf + m++ * sz, col + r * sz, sz);
+    return m;
+}
+
+/* Rank 0 sends every other rank its rows, one rank and one column at a time (so it
+ * never holds a second copy of the dataset), then keeps its own rows in place; every
+ * rank's columns are replaced by its part, in file order. */
+static void scatter_rows(Column *cols, int ncols, size_t *n, const int *owner, MPI_Comm comm)
 {
     int rank, p;
     CHECK_MPI(MPI_Comm_rank(comm, &rank));
     CHECK_MPI(MPI_Comm_size(comm, &p));
-    int *cnt = xcalloc((size_t)p, sizeof(int)), *off = xcalloc((size_t)p, sizeof(int));
-    size_t *next = xcalloc((size_t)p, sizeof(size_t));
-    if (rank == 0) {
-        for (size_t r = 0; r < *n; r++)
-            cnt[owner_of_row[r]]++;
-        for (int q = 1; q < p; q++)
-            next[q] = next[q - 1] + (size_t)cnt[q - 1];
-        for (int q = 0; q < p; q++)
-            off[q] = (int)next[q];
-    }
+    int *cnt = xcalloc((size_t)p, sizeof(int));
+    for (size_t r = 0; rank == 0 && r < *n; r++)
+        cnt[owner[r]]++;
     int mine = 0;
     CHECK_MPI(MPI_Scatter(cnt, 1, MPI_INT, &mine, 1, MPI_INT, 0, comm));
-    size_t *dest = NULL;
-    if (rank == 0) {
-        dest = xmalloc((*n ? *n : 1) * sizeof(size_t));
-        for (size_t r = 0; r < *n; r++)
-            dest[r] = next[owner_of_row[r]]++;
-    }
     for (int c = 0; c < ncols; c++) {
         const size_t sz = cols[c].size;
-        char *sorted = NULL, *part = xmalloc((size_t)mine * sz + 1);
-        if (rank == 0) {
-            sorted = xmalloc(*n * sz + 1);
-            for (size_t r = 0; r < *n; r++)
-                memcpy(sorted + dest[r] * sz, (char *)*cols[c].data + r * sz, sz);
+        char *col = *cols[c].data;
+        if (rank != 0) {
+            col = xmalloc((size_t)mine * sz + 1);
+            CHECK_MPI(MPI_Recv(col, mine, cols[c].type, 0, c, comm, MPI_STATUS_IGNORE));
+            *cols[c].data = col;
+            continue;
         }
-        CHECK_MPI(MPI_Scatterv(sorted, cnt, off, cols[c].type, part, mine, cols[c].type, 0,
-                               comm));
-        free(sorted);
-        free(*cols[c].data);
-        *cols[c].data = part;
+        for (int q = 1; q < p; q++) {
+            char *buf = xmalloc((size_t)cnt[q] * sz + 1);
+            pack_rows(buf, col, sz, *n, owner, q);
+            CHECK_MPI(MPI_Send(buf, cnt[q], cols[c].type, q, c, comm));
+            free(buf);
+        }
+        pack_rows(col, col, sz, *n, owner, 0); /* in place: the write trails the read */
+        *cols[c].data = xrealloc(col, (size_t)mine * sz + 1);
     }
     *n = (size_t)mine;
-    free(dest);
     free(cnt);
-    free(off);
-    free(next);
 }
 
 /* Owner rank of each row's user. */
@@ -166,6 +165,39 @@ static void bcast_layout(Dataset *ds, int rank, int p, MPI_Comm comm)
     free(start);
 }
 
+/* Each rank's training rows' global indices: a training row's index is its place in file
+ * order, so rank 0 sends each rank the indices of its rows without building them all. */
+static void scatter_gidx(Dataset *ds, const int *owner, MPI_Comm comm)
+{
+    int rank, p;
+    CHECK_MPI(MPI_Comm_rank(comm, &rank));
+    CHECK_MPI(MPI_Comm_size(comm, &p));
+    for (int q = rank == 0 ? 0 : p; q < p; q++) {
+        size_t m = 0;
+        for (size_t r = 0; r < ds->n_train; r++)
+            m += owner[r] == q;
+        int64_t *g = xmalloc((m ? m : 1) * sizeof(int64_t));
+        for (size_t r = 0, j = 0; r < ds->n_train; r++)
+            if (owner[r] == q)
+                g[j++] = (int64_t)r;
+        if (q == 0) {
+            ds->train_gidx = g;
+            continue;
+        }
+        uint64_t mm = m;
+        CHECK_MPI(MPI_Send(&mm, 1, MPI_UINT64_T, q, 100, comm));
+        CHECK_MPI(MPI_Send(g, (int)m, MPI_INT64_T, q, 101, comm));
+        free(g);
+    }
+    if (rank != 0) {
+        uint64_t m = 0;
+        CHECK_MPI(MPI_Recv(&m, 1, MPI_UINT64_T, 0, 100, comm, MPI_STATUS_IGNORE));
+        ds->train_gidx = xmalloc((m ? m : 1) * sizeof(int64_t));
+        CHECK_MPI(MPI_Recv(ds->train_gidx, (int)m, MPI_INT64_T, 0, 101, comm,
+                           MPI_STATUS_IGNORE));
+    }
+}
+
 void dataset_distribute(Dataset *ds, MPI_Comm comm)
 {
     int rank, p;
@@ -175,17 +207,12 @@ void dataset_distribute(Dataset *ds, MPI_Comm comm)
     bcast_vocab(&ds->users, 0, comm);
     bcast_vocab(&ds->items, 0, comm);
     ds->item_titles = bcast_strings(ds->item_titles, ds->items.n, 0, comm);
-    if (rank == 0) {
-        ds->train_gidx = xmalloc((ds->n_train ? ds->n_train : 1) * sizeof(int64_t));
-        for (size_t r = 0; r < ds->n_train; r++)
-            ds->train_gidx[r] = (int64_t)r;
-    }
     int *own = rank == 0 ? owners_of(&ds->layout, ds->train_user, ds->n_train) : NULL;
+    scatter_gidx(ds, own, comm);
     Column train[] = {{(void **)&ds->train_user, sizeof(int32_t), MPI_INT32_T},
                       {(void **)&ds->train_item, sizeof(int32_t), MPI_INT32_T},
-                      {(void **)&ds->train_rating, sizeof(float), MPI_FLOAT},
-                      {(void **)&ds->train_gidx, sizeof(int64_t), MPI_INT64_T}};
-    scatter_rows(train, 4, &ds->n_train, own, comm);
+                      {(void **)&ds->train_rating, sizeof(float), MPI_FLOAT}};
+    scatter_rows(train, 3, &ds->n_train, own, comm);
     free(own);
     own = rank == 0 ? owners_of(&ds->layout, ds->valid_user, ds->n_valid) : NULL;
     Column valid[] = {{(void **)&ds->valid_user, sizeof(int32_t), MPI_INT32_T},

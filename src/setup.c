@@ -96,6 +96,7 @@ int cli_data_options(DataOptions *d, const Options *o, Status *st)
     d->time_col = o->time_col;
     d->items_path = o->items_file;
     d->skip_bad_lines = o->skip_bad_lines;
+    d->keep_timestamps = 0; /* training does not use them */
     if (o->rating_range) {
         if (parse_range(&d->rating_min, &d->rating_max, o->rating_range, "rating-range", st))
             return st->code;
@@ -221,7 +222,7 @@ static int load_local(Dataset *ds, const DataOptions *d, const Options *o, Statu
         memset(is_valid + n_train_rows, 1, r.n - n_train_rows);
     else
         split_random(is_valid, r.n, o->valid_pct, (uint64_t)o->seed);
-    dataset_build(ds, &r, is_valid, d->item_by_title);
+    dataset_build_take(ds, &r, is_valid, d->item_by_title); /* rows held once */
     if (ds->n_train == 0)
         status_set(st, STATUS_DATA, "%s: no training rows left after the split", d->path);
 out:

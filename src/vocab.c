@@ -329,6 +329,62 @@ void dataset_build(Dataset *ds, const Ratings *r, const uint8_t *is_valid, int i
     free(imap);
 }
 
+/* Encodes r's rows into ds in place: training rows are compacted to the front of r's
+ * arrays, which ds then owns; validation rows are copied out first. */
+static void dataset_encode_take(Dataset *ds, Ratings *r, const uint8_t *is_valid,
+                                const int32_t *umap, const int32_t *imap)
+{
+    size_t t = 0, v = 0;
+    double sum = 0.0;
+    ds->valid_user = xmalloc((ds->n_valid ? ds->n_valid : 1) * sizeof *ds->valid_user);
+    ds->valid_item = xmalloc((ds->n_valid ? ds->n_valid : 1) * sizeof *ds->valid_item);
+    ds->valid_rating = xmalloc((ds->n_valid ? ds->n_valid : 1) * sizeof *ds->valid_rating);
+    for (size_t i = 0; i < r->n; i++) {
+        const int32_t u = umap[r->user[i]], it = imap[r->item[i]];
+        const float y = r->rating[i];
+        if (is_valid && is_valid[i]) {
+            ds->valid_user[v] = u;
+            ds->valid_item[v] = it;
+            ds->valid_rating[v++] = y;
+        } else { /* t <= i: writing behind the reader is safe */
+            r->user[t] = u;
+            r->item[t] = it;
+            r->rating[t++] = y;
+            sum += (double)y;
+        }
+    }
+    ds->train_mean = t ? sum / (double)t : 0.0;
+    ds->train_user = xrealloc(r->user, (t ? t : 1) * sizeof *r->user);
+    ds->train_item = xrealloc(r->item, (t ? t : 1) * sizeof *r->item);
+    ds->train_rating = xrealloc(r->rating, (t ? t : 1) * sizeof *r->rating);
+    r->user = r->item = NULL;
+    r->rating = NULL;
+}
+
+void dataset_build_take(Dataset *ds, Ratings *r, const uint8_t *is_valid, int item_by_title)
+{
+    memset(ds, 0, sizeof *ds);
+    for (size_t i = 0; i < r->n; i++)
+        ds->n_valid += is_valid && is_valid[i];
+    ds->n_train = r->n - ds->n_valid;
+    int32_t *tu = dataset_train_keys(r, r->user, is_valid, ds->n_train);
+    vocab_build(&ds->users, r->user_keys, tu, ds->n_train);
+    free(tu);
+    if (item_by_title) {
+        vocab_build(&ds->items, r->item_keys, r->item, r->n); /* see dataset_build */
+    } else {
+        int32_t *ti = dataset_train_keys(r, r->item, is_valid, ds->n_train);
+        vocab_build(&ds->items, r->item_keys, ti, ds->n_train);
+        free(ti);
+    }
+    int32_t *umap = vocab_map_keys(&ds->users, r->user_keys, r->n_user_keys);
+    int32_t *imap = vocab_map_keys(&ds->items, r->item_keys, r->n_item_keys);
+    dataset_titles(ds, r, imap, item_by_title);
+    dataset_encode_take(ds, r, is_valid, umap, imap);
+    free(umap);
+    free(imap);
+}
+
 void dataset_free(Dataset *ds)
 {
     vocab_free(&ds->users);
@@ -530,12 +586,14 @@ void ratings_append(Ratings *dst, const Ratings *src)
     dst->user = xrealloc(dst->user, n * sizeof *dst->user);
     dst->item = xrealloc(dst->item, n * sizeof *dst->item);
     dst->rating = xrealloc(dst->rating, n * sizeof *dst->rating);
-    dst->timestamp = xrealloc(dst->timestamp, n * sizeof *dst->timestamp);
+    if (dst->timestamp)
+        dst->timestamp = xrealloc(dst->timestamp, n * sizeof *dst->timestamp);
     for (size_t i = 0; i < src->n; i++) {
         dst->user[dst->n + i] = umap[src->user[i]];
         dst->item[dst->n + i] = imap[src->item[i]];
         dst->rating[dst->n + i] = src->rating[i];
-        dst->timestamp[dst->n + i] = src->timestamp ? src->timestamp[i] : 0;
+        if (dst->timestamp)
+            dst->timestamp[dst->n + i] = src->timestamp ? src->timestamp[i] : 0;
     }
     dst->n = n;
     dst->n_skipped += src->n_skipped;

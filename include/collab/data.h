@@ -39,9 +39,11 @@ typedef struct DataOptions {
     int has_rating_range;   /* 1: ratings must lie in [rating_min, rating_max] */
     double rating_min, rating_max;
     int skip_bad_lines;     /* 1: count, report and skip bad lines instead of failing */
+    int keep_timestamps;    /* 0: Ratings.timestamp stays NULL (saves 8 bytes a rating) */
 } DataOptions;
 
-/* Sets every field to its default (auto format, item IDs, auto header, no range). */
+/* Sets every field to its default (auto format, item IDs, auto header, no range,
+ * timestamps kept). */
 void data_options_default(DataOptions *opt);
 
 /* Raw ratings in file order, with user and item keys interned as strings. */
@@ -50,7 +52,8 @@ typedef struct Ratings {
     int32_t *user;         /* (n) index into user_keys */
     int32_t *item;         /* (n) index into item_keys */
     float *rating;         /* (n) */
-    int64_t *timestamp;    /* (n); 0 where the format has none */
+    int64_t *timestamp;    /* (n); 0 where the format has none; NULL unless
+                              keep_timestamps */
     size_t n_user_keys;
     char **user_keys;      /* (n_user_keys) distinct user values, first-appearance order */
     size_t n_item_keys;
@@ -116,6 +119,10 @@ typedef struct Dataset {
 /* Encodes r into ds with is_valid[i] marking validation rows (NULL: none). Train and
  * validation rows keep file order. Local. */
 void dataset_build(Dataset *ds, const Ratings *r, const uint8_t *is_valid, int item_by_title);
+
+/* As dataset_build, but takes r's row arrays over instead of copying them (r's rows are
+ * gone afterwards; its keys stay): the whole dataset is held only once. Local. */
+void dataset_build_take(Dataset *ds, Ratings *r, const uint8_t *is_valid, int item_by_title);
 
 /* Collective: rank root's ds is copied to every rank of comm. */
 void dataset_bcast(Dataset *ds, int root, MPI_Comm comm);
