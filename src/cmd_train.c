@@ -88,6 +88,13 @@ static void run_content(CkptContent *c, CkptTable *tables, Trainer *t, const Tra
     c->n_settings = run->n_settings;
 }
 
+/* Size of a file in MB (rank 0's view), for throughput reports. */
+static double file_mb(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? (double)sb.st_size / 1e6 : 0.0;
+}
+
 static int run_checkpoint(TrainRun *run, Trainer *t, int epoch, size_t batch)
 {
     CkptTable tables[12];
@@ -97,13 +104,16 @@ static int run_checkpoint(TrainRun *run, Trainer *t, int epoch, size_t batch)
     status_clear(&st);
     run_content(&c, tables, t, run, 1, epoch, batch);
     ckpt_name(path, sizeof path, run->policy.dir, epoch, t->iter);
+    const double t0 = MPI_Wtime();
     if (ckpt_write(path, run->ctx, &c, &st)) {
         log_error("%s", st.msg);
         run->failed = 1;
         return st.code;
     }
+    const double secs = MPI_Wtime() - t0, mb = file_mb(path);
     ckpt_prune(run->policy.dir, run->policy.keep, run->ctx);
-    log_verbose("checkpoint: %s\n", path);
+    log_verbose("checkpoint: %s: %.1f MB written in %.3f s (%.0f MB/s)\n", path, mb, secs,
+                mb / secs);
     run->last_ckpt = MPI_Wtime();
     return STATUS_OK;
 }
@@ -183,14 +193,16 @@ static int run_resume(TrainRun *run, Trainer *t)
     Status st;
     status_clear(&st);
     run_content(&c, tables, t, run, 1, 0, 0);
+    const double t0 = MPI_Wtime();
     if (ckpt_read(path, run->ctx, &c, &st)) {
         log_error("%s", st.msg);
         return st.code;
     }
+    const double secs = MPI_Wtime() - t0, mb = file_mb(path);
     trainer_resume(t, &c.progress);
-    log_info("resume: %s at epoch %lld, batch %lld (%lld batches done)\n", path,
-             (long long)c.progress.epoch, (long long)c.progress.batch,
-             (long long)c.progress.iter);
+    log_info("resume: %s at epoch %lld, batch %lld (%lld batches done); %.1f MB read and "
+             "checked in %.3f s (%.0f MB/s)\n", path, (long long)c.progress.epoch,
+             (long long)c.progress.batch, (long long)c.progress.iter, mb, secs, mb / secs);
     return STATUS_OK;
 }
 
