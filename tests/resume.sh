@@ -21,6 +21,19 @@ for np in 2 3; do
     cmp "$TMP/full.bin" "$TMP/res.bin" || fail "resumed at $np ranks: parameters differ"
 done
 grep -q 'summary: epochs 3' "$TMP/out" || fail "resumed run printed no summary"
+# Refusals name the file and the problem, exit 1 on every rank.
+ck=$(ls "$TMP"/ck/ckpt-*.h5 | tail -n 1)
+head -c 3000 "$ck" >"$TMP/trunc.h5"
+set +e
+run_np 2 $args --resume "$TMP/trunc.h5" >/dev/null 2>"$TMP/err"; got=$?
+set -e
+[ "$got" != 0 ] || fail "a truncated checkpoint was accepted"
+grep -q "trunc.h5: not a readable HDF5 file" "$TMP/err" || { cat "$TMP/err" >&2; fail "truncated: message"; }
+[ "$(grep -c 'collab-mpi: error' "$TMP/err")" = 1 ] || fail "truncated: not exactly one message"
+expect_fail 1 "was written with --lr 0.0050000000000000001, this run has --lr 0.01" \
+    $args --lr 0.01 --resume "$ck"
+expect_fail 1 "was written for other data" train --data "$top_srcdir/data/ml-latest-small" \
+    --epochs 3 --n-factors 8 --resume "$ck"
 # A finished run's metrics: epochs 0, 1, 2 once each (the resumed epoch was rewritten).
 if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import h5py' 2>/dev/null; then
     /usr/bin/python3 - "$TMP/ck/metrics.h5" <<'PY' || fail "metrics file"
