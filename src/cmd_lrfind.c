@@ -40,8 +40,7 @@ int cmd_lr_find(const Ctx *ctx, Options *o)
     trainer_init(&t, ctx, &ds, &cfg);
     double *lrs = xmalloc((size_t)o->num_it * sizeof(double));
     double *losses = xmalloc((size_t)o->num_it * sizeof(double));
-    size_t n = trainer_lr_find(&t, o->start_lr, o->end_lr, o->num_it, !o->no_stop_div, lrs,
-                               losses);
+    size_t n = trainer_lr_find(&t, o->start_lr, o->end_lr, o->num_it, !o->no_stop_div, lrs, losses);
     const int stopped = t.flags[FLAG_STOP] != 0;
     size_t idx = 0;
     double lr = lrfind_suggest(which, lrs, losses, n, o->num_it, &idx);
@@ -53,8 +52,8 @@ int cmd_lr_find(const Ctx *ctx, Options *o)
     }
     if (stopped) {
         const int sig = signals_agree(ctx->comm);
-        log_error("lr-find stopped by signal %d after %zu batches; the model is unchanged%s",
-                  sig, n, o->metrics ? " and the partial curve is saved" : "");
+        log_error("lr-find stopped by signal %d after %zu batches; the model is unchanged%s", sig,
+                  n, o->metrics ? " and the partial curve is saved" : "");
         rc = 128 + sig;
     }
     if (log_rank() == 0) {
@@ -65,7 +64,8 @@ int cmd_lr_find(const Ctx *ctx, Options *o)
     }
     if (!stopped && isnan(lr)) {
         log_error("lr-find recorded %zu batches, too few for a suggestion: raise --num-it or "
-                  "--end-lr", n);
+                  "--end-lr",
+                  n);
         rc = STATUS_DATA;
     }
     char msg[1200];

@@ -14,9 +14,8 @@ static void print_batch(const Dataset *ds, const int32_t *user, const int32_t *i
 {
     printf("%-4s %-10s %-60s %s\n", "", "user", "title", "rating");
     for (size_t j = 0; j < n; j++) {
-        const char *title = ds->item_titles && ds->item_titles[item[j]]
-                                ? ds->item_titles[item[j]]
-                                : ds->items.names[item[j]];
+        const char *title = ds->item_titles && ds->item_titles[item[j]] ? ds->item_titles[item[j]]
+                                                                        : ds->items.names[item[j]];
         printf("%-4zu %-10s %-60s %g\n", j, ds->users.names[user[j]], title, rating[j]);
     }
 }

@@ -16,10 +16,10 @@
 
 /* Checkpoint cadence and where things go, validated from the options. */
 typedef struct CkptPolicy {
-    const char *dir;          /* NULL: no checkpoints */
-    int64_t every_epochs;     /* 0: not by epochs */
-    int64_t every_batches;    /* 0: not by batches */
-    double minutes;           /* 0: not by time */
+    const char *dir;       /* NULL: no checkpoints */
+    int64_t every_epochs;  /* 0: not by epochs */
+    int64_t every_batches; /* 0: not by batches */
+    double minutes;        /* 0: not by time */
     int keep;
 } CkptPolicy;
 
@@ -31,13 +31,13 @@ typedef struct TrainRun {
     CkptPolicy policy;
     CkptSetting *settings;
     size_t n_settings;
-    MetricsFile metrics;      /* rank 0; closed (-1) when not kept */
-    double last_ckpt;         /* MPI_Wtime of the last checkpoint (rank 0's clock) */
+    MetricsFile metrics; /* rank 0; closed (-1) when not kept */
+    double last_ckpt;    /* MPI_Wtime of the last checkpoint (rank 0's clock) */
     int epochs_done;
     double seconds, train_seconds;
-    uint64_t bytes;           /* exchanged over the epochs run, summed over ranks */
-    int checkpointed;         /* a checkpoint was written at the stop */
-    int failed;               /* a checkpoint or metrics write failed */
+    uint64_t bytes;   /* exchanged over the epochs run, summed over ranks */
+    int checkpointed; /* a checkpoint was written at the stop */
+    int failed;       /* a checkpoint or metrics write failed */
 } TrainRun;
 
 static int parse_policy(CkptPolicy *p, const Options *o, Status *st)
@@ -47,14 +47,15 @@ static int parse_policy(CkptPolicy *p, const Options *o, Status *st)
     int batches = end && *end == 'b' && end[1] == '\0';
     memset(p, 0, sizeof *p);
     if (end == o->checkpoint_every || (*end && !batches) || n < 1)
-        return status_set(st, STATUS_USAGE, "option --checkpoint-every: '%s' is not N (epochs) "
-                          "or Nb (batches) with N >= 1", o->checkpoint_every);
+        return status_set(st, STATUS_USAGE,
+                          "option --checkpoint-every: '%s' is not N (epochs) "
+                          "or Nb (batches) with N >= 1",
+                          o->checkpoint_every);
     if (!(o->checkpoint_minutes >= 0))
         return status_set(st, STATUS_USAGE, "option --checkpoint-minutes: %g is negative",
                           o->checkpoint_minutes);
     if (o->keep < 1)
-        return status_set(st, STATUS_USAGE, "option --keep: %lld is not >= 1",
-                          (long long)o->keep);
+        return status_set(st, STATUS_USAGE, "option --keep: %lld is not >= 1", (long long)o->keep);
     if (o->resume && !strcmp(o->resume, "auto") && !o->checkpoint_dir)
         return status_set(st, STATUS_USAGE, "option --resume auto needs --checkpoint-dir");
     p->dir = o->checkpoint_dir;
@@ -76,11 +77,10 @@ static void run_content(CkptContent *c, CkptTable *tables, Trainer *t, const Tra
     c->n_tables = trainer_tables(t, tables, with_optimizer);
     trainer_progress(t, epoch, batch, &c->progress);
     c->data = (CkptData){ds->n_train_total, ds->n_valid_total, ds->users.n, ds->items.n, 0};
-    c->data.fingerprint =
-        ckpt_fingerprint(ds->train_gidx, ds->train_user, ds->train_item, ds->train_rating,
-                         ds->n_train, 1, run->ctx) +
-        ckpt_fingerprint(NULL, ds->valid_user, ds->valid_item, ds->valid_rating, ds->n_valid, 2,
-                         run->ctx);
+    c->data.fingerprint = ckpt_fingerprint(ds->train_gidx, ds->train_user, ds->train_item,
+                                           ds->train_rating, ds->n_train, 1, run->ctx) +
+                          ckpt_fingerprint(NULL, ds->valid_user, ds->valid_item, ds->valid_rating,
+                                           ds->n_valid, 2, run->ctx);
     c->user_names = ds->users.names;
     c->item_names = ds->items.names;
     c->item_titles = ds->item_titles;
@@ -201,8 +201,9 @@ static int run_resume(TrainRun *run, Trainer *t)
     const double secs = MPI_Wtime() - t0, mb = file_mb(path);
     trainer_resume(t, &c.progress);
     log_info("resume: %s at epoch %lld, batch %lld (%lld batches done); %.1f MB read and "
-             "checked in %.3f s (%.0f MB/s)\n", path, (long long)c.progress.epoch,
-             (long long)c.progress.batch, (long long)c.progress.iter, mb, secs, mb / secs);
+             "checked in %.3f s (%.0f MB/s)\n",
+             path, (long long)c.progress.epoch, (long long)c.progress.batch,
+             (long long)c.progress.iter, mb, secs, mb / secs);
     return STATUS_OK;
 }
 
@@ -286,7 +287,8 @@ int cmd_prepare(Dataset *ds, const Ctx *ctx, const Options *o, const TrainConfig
     }
     if (ds->n_train_total < cfg->bs) {
         log_error("the training set has %zu ratings, fewer than one batch (--bs %zu): use a "
-                  "smaller --bs or more data", ds->n_train_total, cfg->bs);
+                  "smaller --bs or more data",
+                  ds->n_train_total, cfg->bs);
         dataset_free(ds);
         return STATUS_DATA;
     }
@@ -308,7 +310,8 @@ static int run_fit(TrainRun *run, Trainer *t)
         const int sig = signals_agree(run->ctx->comm);
         if (run->checkpointed) {
             log_info("stopped by signal %d: checkpoint written; resume with --resume auto "
-                     "(exit status %d)\n", sig, EXIT_RESUME);
+                     "(exit status %d)\n",
+                     sig, EXIT_RESUME);
             return EXIT_RESUME;
         }
         log_error("stopped by signal %d without a checkpoint (no --checkpoint-dir)", sig);

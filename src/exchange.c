@@ -57,8 +57,7 @@ void exchange_allreduce_exact(Exchange *x, ExactSum *s, int n, int64_t *flags, i
     if (x->ctx->size == 1)
         return; /* one rank: the local sums are the job's */
     if (n > EXCHANGE_MAX_SUMS || nflags > EXCHANGE_MAX_FLAGS)
-        check_fail(__FILE__, __LINE__, "exchange_allreduce_exact: %d sums, %d flags", n,
-                   nflags);
+        check_fail(__FILE__, __LINE__, "exchange_allreduce_exact: %d sums, %d flags", n, nflags);
     const double t0 = MPI_Wtime();
     int64_t buf[3 * EXCHANGE_MAX_SUMS + EXCHANGE_MAX_FLAGS];
     const int len = 3 * n + nflags;
@@ -110,10 +109,9 @@ void exchange_init(Exchange *x, const Ctx *ctx, const Layout *layout, size_t k)
 
 void exchange_free(Exchange *x)
 {
-    void *arrays[] = {x->send_n, x->recv_n, x->scnt, x->soff, x->rcnt, x->roff, x->stamp,
-                      x->slot};
-    Buf *bufs[] = {&x->uniq, &x->srv, &x->uniq_rows, &x->srv_rows, &x->rec_out,
-                   &x->rec_in, &x->g_out, &x->g_in, &x->order};
+    void *arrays[] = {x->send_n, x->recv_n, x->scnt, x->soff, x->rcnt, x->roff, x->stamp, x->slot};
+    Buf *bufs[] = {&x->uniq,   &x->srv,   &x->uniq_rows, &x->srv_rows, &x->rec_out,
+                   &x->rec_in, &x->g_out, &x->g_in,      &x->order};
     for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++)
         free(arrays[i]);
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
@@ -283,9 +281,8 @@ static int cmp_pos(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-void exchange_scatter_item_grads(Exchange *x, Model *m, const float *g_irows,
-                                 const float *g_ibias, const int32_t *item,
-                                 const int64_t *pos, size_t n)
+void exchange_scatter_item_grads(Exchange *x, Model *m, const float *g_irows, const float *g_ibias,
+                                 const int32_t *item, const int64_t *pos, size_t n)
 {
     const double t0 = MPI_Wtime();
     const size_t k = x->k, w = k + 1, lo = layout_item_lo(x->layout, x->ctx->rank);

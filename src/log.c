@@ -16,8 +16,14 @@ void log_init(int rank, int verbosity)
     log_level_ = verbosity;
 }
 
-int log_rank(void) { return log_rank_; }
-int log_verbosity(void) { return log_level_; }
+int log_rank(void)
+{
+    return log_rank_;
+}
+int log_verbosity(void)
+{
+    return log_level_;
+}
 
 static void log_vprint(FILE *f, const char *prefix, const char *fmt, va_list ap)
 {

@@ -35,11 +35,11 @@ void metrics_print_row(FILE *f, const EpochRow *r, int verbose)
         snprintf(valid, sizeof valid, "%-11s", "-");
     else
         snprintf(valid, sizeof valid, "%-11.6f", r->valid_loss);
-    fprintf(f, "%-6d %-11.6f %s %02d:%02d", r->epoch, r->train_loss, valid, secs / 60,
-            secs % 60);
+    fprintf(f, "%-6d %-11.6f %s %02d:%02d", r->epoch, r->train_loss, valid, secs / 60, secs % 60);
     if (verbose)
-        fprintf(f, "  | %.3fs: train %.3f (compute %.3f, update %.3f, exchange %.3f), "
-                   "imbalance %.2f, %llu msgs %.2f MB exchanged, lr %.3g mom %.3g",
+        fprintf(f,
+                "  | %.3fs: train %.3f (compute %.3f, update %.3f, exchange %.3f), "
+                "imbalance %.2f, %llu msgs %.2f MB exchanged, lr %.3g mom %.3g",
                 r->seconds, r->train_seconds, r->compute_seconds, r->update_seconds,
                 r->exchange_seconds, r->imbalance, (unsigned long long)r->exchange_messages,
                 (double)r->exchange_bytes / 1e6, r->lr, r->mom);

@@ -109,8 +109,8 @@ static MetricsRow *read_rows(const char *path, int first_epoch, long *n, hid_t *
     if (space >= 0)
         H5Sget_simple_extent_dims(space, &total, NULL);
     MetricsRow *rows = calloc(total ? total : 1, sizeof *rows);
-    if (d >= 0 && rows && (total == 0 ||
-                           H5Dread(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) >= 0)) {
+    if (d >= 0 && rows &&
+        (total == 0 || H5Dread(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) >= 0)) {
         *n = 0;
         while ((hsize_t)*n < total && rows[*n].epoch < first_epoch)
             (*n)++;
@@ -163,12 +163,16 @@ int metrics_file_open(MetricsFile *m, const char *path, int first_epoch, Status 
             H5Dclose(table);
             H5Fclose(f);
         }
-        return status_set(st, STATUS_DATA, "cannot create the metrics file '%s' (is the "
-                          "folder writable?)", path);
+        return status_set(st, STATUS_DATA,
+                          "cannot create the metrics file '%s' (is the "
+                          "folder writable?)",
+                          path);
     }
     if (damaged)
-        fprintf(stderr, "collab-mpi: warning: %s was unreadable; its old rows are lost and "
-                        "it starts afresh\n", path);
+        fprintf(stderr,
+                "collab-mpi: warning: %s was unreadable; its old rows are lost and "
+                "it starts afresh\n",
+                path);
     m->file = f;
     m->table = table;
     return STATUS_OK;
@@ -178,12 +182,23 @@ int metrics_file_append(MetricsFile *m, const EpochRow *r, Status *st)
 {
     if (m->table < 0)
         return STATUS_OK;
-    MetricsRow row = {r->epoch, r->train_loss, r->valid_loss, sqrt(r->valid_loss), r->valid_mae,
-                      r->lr, r->mom, r->seconds, r->exchange_seconds, r->exchange_bytes,
-                      r->exchange_messages, r->imbalance};
+    MetricsRow row = {r->epoch,
+                      r->train_loss,
+                      r->valid_loss,
+                      sqrt(r->valid_loss),
+                      r->valid_mae,
+                      r->lr,
+                      r->mom,
+                      r->seconds,
+                      r->exchange_seconds,
+                      r->exchange_bytes,
+                      r->exchange_messages,
+                      r->imbalance};
     if (table_append(m->table, &row, 1) < 0)
-        return status_set(st, STATUS_DATA, "%s: cannot append the metrics of epoch %d (disk "
-                          "full?)", m->path, r->epoch);
+        return status_set(st, STATUS_DATA,
+                          "%s: cannot append the metrics of epoch %d (disk "
+                          "full?)",
+                          m->path, r->epoch);
     return STATUS_OK;
 }
 
@@ -200,8 +215,7 @@ static herr_t write_vector(hid_t g, const char *name, const double *v, size_t n)
 {
     hsize_t dims = n;
     hid_t space = H5Screate_simple(1, &dims, NULL);
-    hid_t ds = H5Dcreate2(g, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT,
-                          H5P_DEFAULT);
+    hid_t ds = H5Dcreate2(g, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     herr_t rc = ds < 0 ? -1 : H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
     if (ds >= 0)
         H5Dclose(ds);

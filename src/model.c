@@ -41,8 +41,7 @@ void model_free(Model *m)
 }
 
 /* fastai's trunc_normal_(std=0.01): x.normal_().fmod_(2).mul_(0.01), value by value. */
-static void init_table(float *t, size_t rows, size_t width, uint64_t seed, int table,
-                       int64_t row0)
+static void init_table(float *t, size_t rows, size_t width, uint64_t seed, int table, int64_t row0)
 {
     for (size_t r = 0; r < rows; r++)
         for (size_t c = 0; c < width; c++) {
@@ -71,10 +70,13 @@ static float dot_k(const float *a, const float *b, size_t k)
     return s;
 }
 
-static float sigmoidf(float z) { return 1.0f / (1.0f + expf(-z)); }
+static float sigmoidf(float z)
+{
+    return 1.0f / (1.0f + expf(-z));
+}
 
-void model_forward(float *pred, float *z, const Model *m, const int32_t *urow,
-                   const float *irows, const float *ibias, size_t n)
+void model_forward(float *pred, float *z, const Model *m, const int32_t *urow, const float *irows,
+                   const float *ibias, size_t n)
 {
     const ModelSpec *s = &m->spec;
     const size_t k = s->k;
@@ -83,7 +85,7 @@ void model_forward(float *pred, float *z, const Model *m, const int32_t *urow,
         const size_t u = (size_t)urow[j];
         float zj = dot_k(m->user_f + u * k, irows + j * k, k);
         if (m->user_b)
-            zj = zj + (m->user_b[u] + ibias[j]);  /* torch: res += (b_u + b_i) */
+            zj = zj + (m->user_b[u] + ibias[j]); /* torch: res += (b_u + b_i) */
         z[j] = zj;
         pred[j] = s->has_range ? sigmoidf(zj) * span + s->y_lo : zj;
     }
@@ -111,9 +113,8 @@ void model_zero_user_grads(Model *m, const int32_t *urow, size_t n)
     }
 }
 
-void model_backward(Model *m, float *g_irows, float *g_ibias, const float *dpred,
-                    const float *pred, const float *z, const int32_t *urow,
-                    const float *irows, size_t n)
+void model_backward(Model *m, float *g_irows, float *g_ibias, const float *dpred, const float *pred,
+                    const float *z, const int32_t *urow, const float *irows, size_t n)
 {
     const ModelSpec *s = &m->spec;
     const size_t k = s->k;

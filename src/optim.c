@@ -93,9 +93,14 @@ void optim_step(Optim *o, float *p, const float *g, double lr, double mom)
     const double debias1 = (1.0 - mom) * (1.0 - pow(mom, t)) / (1.0 - mom);
     const double debias2 = (1.0 - c->sqr_mom) * (1.0 - pow(c->sqr_mom, t)) / (1.0 - c->sqr_mom);
     AdamScalars s = {
-        .decay = decay, .mom = (float)mom, .one_minus_mom = (float)(1.0 - mom),
-        .sqr_mom = (float)c->sqr_mom, .one_minus_sqr = (float)(1.0 - c->sqr_mom),
-        .inv_debias2 = (float)(1.0 / debias2), .step_size = (float)(-lr / debias1), .eps = (float)c->eps,
+        .decay = decay,
+        .mom = (float)mom,
+        .one_minus_mom = (float)(1.0 - mom),
+        .sqr_mom = (float)c->sqr_mom,
+        .one_minus_sqr = (float)(1.0 - c->sqr_mom),
+        .inv_debias2 = (float)(1.0 / debias2),
+        .step_size = (float)(-lr / debias1),
+        .eps = (float)c->eps,
     };
     adam_kernel(p, g, o->m, o->v, o->n, s);
 }

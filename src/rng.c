@@ -25,7 +25,10 @@ uint64_t rng_hash(uint64_t seed, uint64_t stream, uint64_t a, uint64_t b)
     return rng_mix(h ^ (b + 0xd1b54a32d192ed03ULL));
 }
 
-double rng_unit(uint64_t h) { return (double)(h >> 11) * 0x1.0p-53; }
+double rng_unit(uint64_t h)
+{
+    return (double)(h >> 11) * 0x1.0p-53;
+}
 
 double rng_normal(uint64_t seed, uint64_t stream, uint64_t a, uint64_t b)
 {

@@ -32,8 +32,7 @@ void schedule_at(const Schedule *s, int64_t iter, double *lr, double *mom)
         return;
     }
     const double pos = (double)iter / (double)s->total;
-    *lr = combined_cos(s->pct_start, s->lr_max / s->div, s->lr_max, s->lr_max / s->div_final,
-                       pos);
+    *lr = combined_cos(s->pct_start, s->lr_max / s->div, s->lr_max, s->lr_max / s->div_final, pos);
     *mom = combined_cos(s->pct_start, s->mom[0], s->mom[1], s->mom[2], pos);
 }
 
@@ -124,7 +123,7 @@ void smooth_init(SmoothLoss *s, double beta)
 void smooth_add(SmoothLoss *s, double loss)
 {
     s->count++;
-    s->val = loss + s->beta * (s->val - loss);  /* torch.lerp(loss, val, beta) */
+    s->val = loss + s->beta * (s->val - loss); /* torch.lerp(loss, val, beta) */
 }
 
 double smooth_value(const SmoothLoss *s)

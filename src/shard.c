@@ -60,7 +60,10 @@ int layout_user_owner(const Layout *l, size_t u)
     return lo;
 }
 
-size_t layout_user_lo(const Layout *l, int r) { return l->user_start[r]; }
+size_t layout_user_lo(const Layout *l, int r)
+{
+    return l->user_start[r];
+}
 
 size_t layout_user_count(const Layout *l, int r)
 {
@@ -82,7 +85,7 @@ size_t layout_item_count(const Layout *l, int r)
 int layout_item_owner(const Layout *l, size_t i)
 {
     const size_t n = l->n_items, p = (size_t)l->nranks, q = n / p, rem = n % p;
-    const size_t big = rem * (q + 1);  /* items held by the ranks with one extra */
+    const size_t big = rem * (q + 1); /* items held by the ranks with one extra */
     if (i < big)
         return (int)(i / (q + 1));
     return (int)(rem + (i - big) / q);

@@ -30,7 +30,10 @@ void signals_install(void)
     sigaction(SIGINT, &sa, NULL);
 }
 
-int signals_caught(void) { return caught; }
+int signals_caught(void)
+{
+    return caught;
+}
 
 int signals_agree(MPI_Comm comm)
 {

@@ -18,7 +18,7 @@ void status_clear(Status *st)
 int status_set(Status *st, int code, const char *fmt, ...)
 {
     if (st->code != STATUS_OK)
-        return st->code;  /* the first error is the one worth reporting */
+        return st->code; /* the first error is the one worth reporting */
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(st->msg, sizeof st->msg, fmt, ap);

@@ -67,9 +67,9 @@ void trainer_free(Trainer *t)
     model_free(&t->model);
     optim_free(&t->opt);
     exchange_free(&t->x);
-    void *bufs[] = {t->order, t->order_pos, t->batch_start, t->b_user, t->b_item, t->b_pos,
-                    t->b_y, t->pred, t->z, t->dpred, t->irows, t->g_irows, t->ibias,
-                    t->g_ibias};
+    void *bufs[] = {t->order, t->order_pos, t->batch_start, t->b_user, t->b_item,
+                    t->b_pos, t->b_y,       t->pred,        t->z,      t->dpred,
+                    t->irows, t->g_irows,   t->ibias,       t->g_ibias};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         free(bufs[i]);
     memset(t, 0, sizeof *t);
@@ -144,8 +144,8 @@ void trainer_shuffle(Trainer *t, int epoch)
 }
 
 /* Loads n rating rows (rows[j] into the given arrays, or first + j) into the batch. */
-static void trainer_load(Trainer *t, const int32_t *user, const int32_t *item,
-                         const float *y, const uint32_t *rows, size_t first, size_t n)
+static void trainer_load(Trainer *t, const int32_t *user, const int32_t *item, const float *y,
+                         const uint32_t *rows, size_t first, size_t n)
 {
     for (size_t j = 0; j < n; j++) {
         size_t r = rows ? rows[j] : first + j;
@@ -224,8 +224,7 @@ double trainer_validate(Trainer *t, double *mae)
 
 /* Training batches from t->start_batch to the end of the epoch; fills the row's training
  * fields. Returns nonzero when a hook stopped it. */
-static int trainer_epoch(Trainer *t, int epoch, EpochRow *row, Progress *bar,
-                         const FitHooks *h)
+static int trainer_epoch(Trainer *t, int epoch, EpochRow *row, Progress *bar, const FitHooks *h)
 {
     trainer_shuffle(t, epoch);
     progress_start(bar, t->cfg.progress && t->ctx->rank == 0, "train", (int64_t)t->n_batches);
@@ -295,9 +294,13 @@ int trainer_fit(Trainer *t, const FitHooks *h)
 
 void trainer_progress(const Trainer *t, int epoch, size_t batch, CkptProgress *p)
 {
-    *p = (CkptProgress){.epoch = epoch, .batch = (int64_t)batch, .iter = t->iter,
-                        .opt_step = t->opt.step, .smooth_val = t->smooth.val,
-                        .smooth_count = t->smooth.count, .epochs = t->cfg.epochs};
+    *p = (CkptProgress){.epoch = epoch,
+                        .batch = (int64_t)batch,
+                        .iter = t->iter,
+                        .opt_step = t->opt.step,
+                        .smooth_val = t->smooth.val,
+                        .smooth_count = t->smooth.count,
+                        .epochs = t->cfg.epochs};
 }
 
 void trainer_resume(Trainer *t, const CkptProgress *p)
@@ -337,8 +340,7 @@ size_t trainer_tables(Trainer *t, CkptTable *tables, int with_optimizer)
         const size_t width[4] = {k, 1, k, 1};
         for (int i = 0; i < 4; i++)
             if (at[i])
-                tables[n++] = (CkptTable){names[s][i], at[i], rows[i], row0[i], total[i],
-                                          width[i]};
+                tables[n++] = (CkptTable){names[s][i], at[i], rows[i], row0[i], total[i], width[i]};
     }
     return n;
 }
@@ -415,8 +417,8 @@ done:
 static int dump_table(MPI_File f, const float *data, size_t count, size_t at)
 {
     MPI_Status status;
-    return MPI_File_write_at_all(f, (MPI_Offset)(at * sizeof(float)), data, (int)count,
-                                 MPI_FLOAT, &status);
+    return MPI_File_write_at_all(f, (MPI_Offset)(at * sizeof(float)), data, (int)count, MPI_FLOAT,
+                                 &status);
 }
 
 int trainer_dump_params(const Trainer *t, const char *path, char *msg, size_t msg_len)
@@ -429,8 +431,8 @@ int trainer_dump_params(const Trainer *t, const char *path, char *msg, size_t ms
     if (t->ctx->rank == 0)
         MPI_File_delete(path, MPI_INFO_NULL); /* truncate: the file is rewritten whole */
     CHECK_MPI(MPI_Barrier(t->ctx->comm));
-    int rc = MPI_File_open(t->ctx->comm, path, MPI_MODE_CREATE | MPI_MODE_WRONLY,
-                           MPI_INFO_NULL, &f);
+    int rc =
+        MPI_File_open(t->ctx->comm, path, MPI_MODE_CREATE | MPI_MODE_WRONLY, MPI_INFO_NULL, &f);
     if (rc == MPI_SUCCESS) {
         size_t base = 0;
         rc |= dump_table(f, m->user_f, m->n_users * k, base + ulo * k);
@@ -448,7 +450,6 @@ int trainer_dump_params(const Trainer *t, const char *path, char *msg, size_t ms
     int bad = rc != MPI_SUCCESS;
     CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, t->ctx->comm));
     if (bad)
-        snprintf(msg, msg_len, "cannot write '%s' (MPI-IO failed; is the folder writable?)",
-                 path);
+        snprintf(msg, msg_len, "cannot write '%s' (MPI-IO failed; is the folder writable?)", path);
     return bad ? -1 : 0;
 }

@@ -20,7 +20,7 @@
 
 /* Communicator and this process's place in it, passed explicitly everywhere. */
 typedef struct Ctx {
-    MPI_Comm comm;  /* a duplicate of MPI_COMM_WORLD with MPI_ERRORS_RETURN */
+    MPI_Comm comm; /* a duplicate of MPI_COMM_WORLD with MPI_ERRORS_RETURN */
     int rank, size;
 } Ctx;
 
@@ -41,29 +41,29 @@ double exact_value(const ExactSum *s);
 /* A buffer that grows as needed, outside the kernels (amortised doubling). */
 typedef struct Buf {
     void *p;
-    size_t cap;  /* bytes */
+    size_t cap; /* bytes */
 } Buf;
 
 /* The seam's state: per-rank counts, dedup tables, staging buffers and counters. */
 typedef struct Exchange {
     const Ctx *ctx;
     const Layout *layout;
-    size_t k;                 /* factors per row; rows move with their bias: k + 1 floats */
-    int *send_n, *recv_n;     /* (nranks) records to / from each rank */
-    int *scnt, *soff, *rcnt, *roff;  /* (nranks) element counts and offsets of a call */
-    uint32_t *stamp;          /* (n_items) batch stamp per global item, for dedup */
-    int32_t *slot;            /* (n_items) index of the item in the batch's unique list */
-    uint32_t cur;             /* current stamp */
-    Buf uniq;                 /* int32 (u) distinct items of the batch, sorted = by owner */
-    Buf srv;                  /* int32 (s) items other ranks asked of this rank */
-    Buf uniq_rows, srv_rows;  /* float (u, k+1), (s, k+1) */
-    Buf rec_out, rec_in;      /* int64 (n, 2) (position, item) per rating gradient */
-    Buf g_out, g_in;          /* float (n, k+1) per rating gradient */
-    Buf order;                /* (position, index) (n) received gradients, sorted */
-    size_t last_got;          /* gradients received by the last scatter (in rec_in) */
-    uint64_t bytes;           /* payload bytes this rank sent through the seam */
-    uint64_t messages;        /* collective calls made */
-    double seconds;           /* wall time inside the seam */
+    size_t k;                       /* factors per row; rows move with their bias: k + 1 floats */
+    int *send_n, *recv_n;           /* (nranks) records to / from each rank */
+    int *scnt, *soff, *rcnt, *roff; /* (nranks) element counts and offsets of a call */
+    uint32_t *stamp;                /* (n_items) batch stamp per global item, for dedup */
+    int32_t *slot;                  /* (n_items) index of the item in the batch's unique list */
+    uint32_t cur;                   /* current stamp */
+    Buf uniq;                       /* int32 (u) distinct items of the batch, sorted = by owner */
+    Buf srv;                        /* int32 (s) items other ranks asked of this rank */
+    Buf uniq_rows, srv_rows;        /* float (u, k+1), (s, k+1) */
+    Buf rec_out, rec_in;            /* int64 (n, 2) (position, item) per rating gradient */
+    Buf g_out, g_in;                /* float (n, k+1) per rating gradient */
+    Buf order;                      /* (position, index) (n) received gradients, sorted */
+    size_t last_got;                /* gradients received by the last scatter (in rec_in) */
+    uint64_t bytes;                 /* payload bytes this rank sent through the seam */
+    uint64_t messages;              /* collective calls made */
+    double seconds;                 /* wall time inside the seam */
 } Exchange;
 
 /* Sizes the seam for k factors over the layout's items. Collective (no communication). */
@@ -81,9 +81,8 @@ void exchange_gather_items(Exchange *x, float *irows, float *ibias, const Model 
 /* Collective: sends rating j's item gradient (g_irows row j, g_ibias[j]) with its global
  * batch position pos[j] to the item's owner, which adds all contributions to its rows of
  * m->g_item_f / m->g_item_b in increasing position. */
-void exchange_scatter_item_grads(Exchange *x, Model *m, const float *g_irows,
-                                 const float *g_ibias, const int32_t *item,
-                                 const int64_t *pos, size_t n);
+void exchange_scatter_item_grads(Exchange *x, Model *m, const float *g_irows, const float *g_ibias,
+                                 const int32_t *item, const int64_t *pos, size_t n);
 
 /* Zeroes the item gradient rows the last exchange_scatter_item_grads added to. Local. */
 void exchange_zero_item_grads(Exchange *x, Model *m);

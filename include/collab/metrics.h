@@ -10,16 +10,16 @@
 #include "collab/status.h"
 
 typedef struct EpochRow {
-    int epoch;             /* 0-based, as fastai prints it */
-    double train_loss;     /* smoothed, as fastai's recorder prints it */
-    double valid_loss;     /* exact MSE over the validation rows (NaN: no validation) */
-    double valid_mae;      /* mean absolute error over the validation rows */
-    double seconds;        /* wall time of train + validation */
-    double lr, mom;        /* at the epoch's last batch */
-    double train_seconds;  /* training part of seconds */
-    double exchange_seconds, update_seconds, compute_seconds;  /* of training, rank 0 */
-    double imbalance;      /* max over ranks / mean of the training compute+update time */
-    uint64_t exchange_bytes, exchange_messages;  /* summed over ranks */
+    int epoch;            /* 0-based, as fastai prints it */
+    double train_loss;    /* smoothed, as fastai's recorder prints it */
+    double valid_loss;    /* exact MSE over the validation rows (NaN: no validation) */
+    double valid_mae;     /* mean absolute error over the validation rows */
+    double seconds;       /* wall time of train + validation */
+    double lr, mom;       /* at the epoch's last batch */
+    double train_seconds; /* training part of seconds */
+    double exchange_seconds, update_seconds, compute_seconds; /* of training, rank 0 */
+    double imbalance; /* max over ranks / mean of the training compute+update time */
+    uint64_t exchange_bytes, exchange_messages; /* summed over ranks */
 } EpochRow;
 
 /* This process's peak resident memory in MB (VmHWM). Local. */
@@ -32,9 +32,9 @@ void metrics_print_row(FILE *f, const EpochRow *row, int verbose);
 
 /* A progress bar on a terminal: one line redrawn with \r, cleared before other output. */
 typedef struct Progress {
-    int enabled;           /* 1 only on rank 0 with a terminal (or forced) */
-    int64_t total;         /* batches in the current phase */
-    int64_t shown;         /* last drawn step, to redraw at most ~100 times */
+    int enabled;   /* 1 only on rank 0 with a terminal (or forced) */
+    int64_t total; /* batches in the current phase */
+    int64_t shown; /* last drawn step, to redraw at most ~100 times */
     double t0;
     char label[32];
 } Progress;
@@ -49,7 +49,7 @@ void progress_clear(Progress *p);
  * table with one row per finished epoch (layout in docs/FORMAT.md). All functions are
  * rank-0-only and local; other ranks do not call them. */
 typedef struct MetricsFile {
-    int64_t file, table;   /* HDF5 ids; -1 when closed */
+    int64_t file, table; /* HDF5 ids; -1 when closed */
     char path[1024];
 } MetricsFile;
 

@@ -18,23 +18,23 @@ typedef enum ModelKind { MODEL_DOT = 0, MODEL_DOTBIAS = 1 } ModelKind;
 
 typedef struct ModelSpec {
     ModelKind kind;
-    size_t k;          /* latent factors per row (--n-factors) */
-    int has_range;     /* 1: pred = sigmoid_range(z, y_lo, y_hi) */
+    size_t k;      /* latent factors per row (--n-factors) */
+    int has_range; /* 1: pred = sigmoid_range(z, y_lo, y_hi) */
     float y_lo, y_hi;
 } ModelSpec;
 
 typedef struct Model {
     ModelSpec spec;
-    size_t n_users;    /* user rows held (global user vocabulary at one rank) */
-    size_t n_items;    /* item rows held */
-    size_t n_params;   /* length of params and grads */
-    float *params;     /* (n_params) flat: user_f, user_b, item_f, item_b */
-    float *grads;      /* (n_params) same layout; zero between steps */
-    float *user_f;     /* (n_users, k) */
-    float *user_b;     /* (n_users) or NULL for MODEL_DOT */
-    float *item_f;     /* (n_items, k) */
-    float *item_b;     /* (n_items) or NULL */
-    float *g_user_f, *g_user_b, *g_item_f, *g_item_b;  /* views into grads */
+    size_t n_users;  /* user rows held (global user vocabulary at one rank) */
+    size_t n_items;  /* item rows held */
+    size_t n_params; /* length of params and grads */
+    float *params;   /* (n_params) flat: user_f, user_b, item_f, item_b */
+    float *grads;    /* (n_params) same layout; zero between steps */
+    float *user_f;   /* (n_users, k) */
+    float *user_b;   /* (n_users) or NULL for MODEL_DOT */
+    float *item_f;   /* (n_items, k) */
+    float *item_b;   /* (n_items) or NULL */
+    float *g_user_f, *g_user_b, *g_item_f, *g_item_b; /* views into grads */
 } Model;
 
 /* Allocates the tables for n_users x n_items rows (zeroed). Local. */
@@ -54,8 +54,8 @@ void model_init_params(Model *m, uint64_t seed, int64_t user_row0, int64_t item_
 /* Forward for n ratings: z[j] = <user_f[urow[j]], irows[j]> (+ user_b[urow[j]] +
  * ibias[j]); pred[j] = z[j] or sigmoid_range(z[j]). irows (n, k) and ibias (n) hold the
  * item row gathered for each rating (ibias NULL for MODEL_DOT). */
-void model_forward(float *pred, float *z, const Model *m, const int32_t *urow,
-                   const float *irows, const float *ibias, size_t n);
+void model_forward(float *pred, float *z, const Model *m, const int32_t *urow, const float *irows,
+                   const float *ibias, size_t n);
 
 /* MSE: returns sum_j (pred[j] - y[j])^2 in double and writes dpred[j] =
  * 2 (pred[j] - y[j]) / denom, the gradient of (sum of squares) / denom. denom is the
@@ -69,8 +69,7 @@ void model_zero_user_grads(Model *m, const int32_t *urow, size_t n);
 /* Backward for n ratings, given dpred and the forward's pred, z: accumulates into the
  * user gradient rows (g_user_f, g_user_b of m) in rating order, and writes the item
  * gradient per rating: g_irows (n, k), g_ibias (n) (NULL for MODEL_DOT). */
-void model_backward(Model *m, float *g_irows, float *g_ibias, const float *dpred,
-                    const float *pred, const float *z, const int32_t *urow,
-                    const float *irows, size_t n);
+void model_backward(Model *m, float *g_irows, float *g_ibias, const float *dpred, const float *pred,
+                    const float *z, const int32_t *urow, const float *irows, size_t n);
 
 #endif

@@ -24,17 +24,17 @@ typedef enum OptimKind { OPTIM_ADAM = 0, OPTIM_SGD = 1 } OptimKind;
 
 typedef struct OptimConfig {
     OptimKind kind;
-    double wd;       /* decoupled weight decay (fastai default 0.01) */
-    double sqr_mom;  /* Adam beta2 (0.99) */
-    double eps;      /* Adam eps (1e-5) */
+    double wd;      /* decoupled weight decay (fastai default 0.01) */
+    double sqr_mom; /* Adam beta2 (0.99) */
+    double eps;     /* Adam eps (1e-5) */
 } OptimConfig;
 
 typedef struct Optim {
     OptimConfig cfg;
-    size_t n;        /* parameters updated */
-    float *m;        /* (n) first moment (Adam) or momentum buffer (SGD) */
-    float *v;        /* (n) second moment (Adam), NULL for SGD */
-    int64_t step;    /* steps taken */
+    size_t n;     /* parameters updated */
+    float *m;     /* (n) first moment (Adam) or momentum buffer (SGD) */
+    float *v;     /* (n) second moment (Adam), NULL for SGD */
+    int64_t step; /* steps taken */
 } Optim;
 
 /* Allocates zeroed state for n parameters. Local. */

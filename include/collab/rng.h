@@ -27,9 +27,9 @@ double rng_normal(uint64_t seed, uint64_t stream, uint64_t a, uint64_t b);
  * power-of-two domain >= n, with cycle walking. O(1) per index, no memory,
  * so any rank can place any element of a permutation on its own. */
 typedef struct Perm {
-    uint64_t n;         /* size of the permuted range */
-    unsigned bits;      /* width of the Feistel domain, 2^bits >= n */
-    uint64_t key;       /* derived from seed, stream and counter */
+    uint64_t n;    /* size of the permuted range */
+    unsigned bits; /* width of the Feistel domain, 2^bits >= n */
+    uint64_t key;  /* derived from seed, stream and counter */
 } Perm;
 
 void perm_init(Perm *p, uint64_t n, uint64_t seed, uint64_t stream, uint64_t counter);

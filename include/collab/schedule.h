@@ -10,13 +10,13 @@ typedef enum SchedKind { SCHED_ONE_CYCLE = 0, SCHED_CONSTANT = 1 } SchedKind;
 
 typedef struct Schedule {
     SchedKind kind;
-    double lr_max;       /* --lr */
-    double div;          /* one-cycle: start lr = lr_max/div (25) */
-    double div_final;    /* one-cycle: final lr = lr_max/div_final (1e5) */
-    double pct_start;    /* one-cycle: warm-up fraction (0.25) */
-    double mom[3];       /* one-cycle momentum start, middle, end (0.95, 0.85, 0.95);
-                            constant: mom[0] throughout */
-    int64_t total;       /* total training batches (epochs * batches per epoch) */
+    double lr_max;    /* --lr */
+    double div;       /* one-cycle: start lr = lr_max/div (25) */
+    double div_final; /* one-cycle: final lr = lr_max/div_final (1e5) */
+    double pct_start; /* one-cycle: warm-up fraction (0.25) */
+    double mom[3];    /* one-cycle momentum start, middle, end (0.95, 0.85, 0.95);
+                         constant: mom[0] throughout */
+    int64_t total;    /* total training batches (epochs * batches per epoch) */
 } Schedule;
 
 /* fastai's SchedCos(start, end)(pos) = start + (1 + cos(pi (1 - pos))) (end - start) / 2 */

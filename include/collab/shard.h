@@ -18,8 +18,8 @@
 
 typedef struct Layout {
     int nranks;
-    size_t n_users, n_items;   /* global vocabulary sizes (with #na#) */
-    size_t *user_start;        /* (nranks + 1) first user of each rank; last = n_users */
+    size_t n_users, n_items; /* global vocabulary sizes (with #na#) */
+    size_t *user_start;      /* (nranks + 1) first user of each rank; last = n_users */
 } Layout;
 
 /* Cuts users [0, n_users) into nranks contiguous ranges balancing counts[u] (training

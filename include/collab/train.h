@@ -24,51 +24,51 @@
 
 /* Flags the ranks agree on at every batch boundary (summed over ranks). */
 enum {
-    FLAG_STOP = 0,        /* a rank caught SIGTERM/SIGUSR1/SIGINT: checkpoint and stop */
-    FLAG_CHECKPOINT = 1,  /* rank 0's clock says a timed checkpoint is due */
+    FLAG_STOP = 0,       /* a rank caught SIGTERM/SIGUSR1/SIGINT: checkpoint and stop */
+    FLAG_CHECKPOINT = 1, /* rank 0's clock says a timed checkpoint is due */
     TRAIN_FLAGS = 2
 };
 
 typedef struct TrainConfig {
     ModelSpec model;
     OptimConfig optim;
-    Schedule sched;       /* sched.total is filled in by trainer_init */
-    size_t bs;            /* training batch size (fastai bs, default 64) */
+    Schedule sched; /* sched.total is filled in by trainer_init */
+    size_t bs;      /* training batch size (fastai bs, default 64) */
     int epochs;
-    uint64_t seed;        /* keys init and shuffling (the split uses it too) */
-    int progress;         /* draw a progress bar (rank 0, terminal) */
+    uint64_t seed; /* keys init and shuffling (the split uses it too) */
+    int progress;  /* draw a progress bar (rank 0, terminal) */
     int verbose;
 } TrainConfig;
 
 typedef struct Trainer {
     const Ctx *ctx;
-    const Dataset *ds;               /* this rank's shard */
+    const Dataset *ds; /* this rank's shard */
     TrainConfig cfg;
-    Model model;                     /* this rank's user rows and item rows */
+    Model model; /* this rank's user rows and item rows */
     Optim opt;
     Exchange x;
-    size_t user_lo;                  /* global id of the first local user row */
-    size_t n_batches;                /* global training batches per epoch */
-    size_t valid_rounds;             /* validation chunks, the most any rank needs */
+    size_t user_lo;      /* global id of the first local user row */
+    size_t n_batches;    /* global training batches per epoch */
+    size_t valid_rounds; /* validation chunks, the most any rank needs */
     /* current epoch's local batch order */
-    int order_epoch;                 /* epoch that order holds, -1 none */
-    uint32_t *order;                 /* (n_train) local rows, sorted by position */
-    int64_t *order_pos;              /* (n_train) their positions */
-    size_t *batch_start;             /* (n_batches + 1) local rows of batch b */
+    int order_epoch;     /* epoch that order holds, -1 none */
+    uint32_t *order;     /* (n_train) local rows, sorted by position */
+    int64_t *order_pos;  /* (n_train) their positions */
+    size_t *batch_start; /* (n_batches + 1) local rows of batch b */
     /* per-batch workspace, sized for max(bs, validation chunk) ratings */
     size_t cap;
-    int32_t *b_user, *b_item;        /* (cap) local user row, global item id */
-    int64_t *b_pos;                  /* (cap) global batch position */
-    float *b_y, *pred, *z, *dpred;   /* (cap) */
-    float *irows, *g_irows;          /* (cap, k) */
-    float *ibias, *g_ibias;          /* (cap) */
+    int32_t *b_user, *b_item;      /* (cap) local user row, global item id */
+    int64_t *b_pos;                /* (cap) global batch position */
+    float *b_y, *pred, *z, *dpred; /* (cap) */
+    float *irows, *g_irows;        /* (cap, k) */
+    float *ibias, *g_ibias;        /* (cap) */
     SmoothLoss smooth;
-    int64_t iter;                    /* training batches done since the fit began */
-    int start_epoch;                 /* where fit begins (a resumed run: the checkpoint's) */
+    int64_t iter;    /* training batches done since the fit began */
+    int start_epoch; /* where fit begins (a resumed run: the checkpoint's) */
     size_t start_batch;
-    int64_t flags[TRAIN_FLAGS];      /* job-wide flags agreed at the last batch boundary */
-    int64_t want[TRAIN_FLAGS];       /* this rank's flags for the next boundary */
-    double update_seconds;           /* time in optim_step this epoch */
+    int64_t flags[TRAIN_FLAGS]; /* job-wide flags agreed at the last batch boundary */
+    int64_t want[TRAIN_FLAGS];  /* this rank's flags for the next boundary */
+    double update_seconds;      /* time in optim_step this epoch */
 } Trainer;
 
 /* Sizes the model to the dataset's vocabularies and initialises it from cfg->seed. */
