@@ -650,3 +650,81 @@ void ckpt_prune(const char *dir, int keep, const Ctx *ctx)
     }
     CHECK_MPI(MPI_Barrier(ctx->comm));
 }
+
+/* ------------------------------------------------------------------ shared helpers */
+
+/* Thin public faces of the helpers above, for modelfile.c and the outputs of the
+ * model-using commands; the checkpoint code itself keeps calling the static ones. */
+
+uint64_t ckpt_table_checksum(const CkptTable *t)
+{
+    return table_checksum(t);
+}
+
+int ckpt_attr_read_str(int64_t loc, const char *name, char *out, size_t len)
+{
+    return attr_read_str(loc, name, out, len);
+}
+
+int ckpt_attr_read_num(int64_t loc, const char *name, int64_t mem_type, int cls, void *out)
+{
+    return attr_read_num(loc, name, mem_type, (H5T_class_t)cls, out);
+}
+
+int ckpt_attr_write_str(int64_t loc, const char *name, const char *value)
+{
+    return attr_write_str(loc, name, value);
+}
+
+int ckpt_attr_write_i64(int64_t loc, const char *name, int64_t value)
+{
+    return attr_write_i64(loc, name, value);
+}
+
+int ckpt_attr_write_f64(int64_t loc, const char *name, double value)
+{
+    return attr_write_f64(loc, name, value);
+}
+
+int ckpt_check_dataset(int64_t file, const char *name, int cls, size_t size, int rank,
+                       const uint64_t *dims, const char *path, Status *st)
+{
+    hsize_t d[2] = {dims[0], rank == 2 ? dims[1] : 0};
+    return check_dataset(file, name, (H5T_class_t)cls, size, rank, d, path, st);
+}
+
+static hid_t collective_dxpl(void)
+{
+    hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
+    H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
+    return dxpl;
+}
+
+int ckpt_write_table(int64_t file, const CkptTable *t, const Ctx *ctx, const char *path,
+                     Status *st)
+{
+    hid_t dxpl = collective_dxpl();
+    write_table(file, dxpl, t, ctx, path, st);
+    H5Pclose(dxpl);
+    return st->code;
+}
+
+int ckpt_write_strings(int64_t file, const char *name, char *const *s, size_t n,
+                       const Ctx *ctx, const char *path, Status *st)
+{
+    hid_t dxpl = collective_dxpl();
+    write_strings(file, dxpl, name, s, n, ctx, path, st);
+    H5Pclose(dxpl);
+    return st->code;
+}
+
+int ckpt_read_rows(const char *path, const Ctx *ctx, CkptTable *tables, size_t n,
+                   const uint64_t *sums, Status *st)
+{
+    CkptContent c;
+    memset(&c, 0, sizeof c);
+    c.tables = tables;
+    c.n_tables = n;
+    read_tables(path, ctx, &c, sums, st);
+    return status_agree(st, ctx->comm);
+}

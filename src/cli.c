@@ -12,8 +12,8 @@
 #include "collab/log.h"
 
 #define OPT(name, type, field, metavar, help, def) \
-    { name, type, offsetof(Options, field), metavar, help, def }
-#define OPT_END { NULL, OPT_FLAG, 0, NULL, NULL, NULL }
+    { name, type, offsetof(Options, field), metavar, help, def, 0 }
+#define OPT_END { NULL, OPT_FLAG, 0, NULL, NULL, NULL, 0 }
 
 const OptSpec CLI_DATA_OPTS[] = {
     OPT("data", OPT_STR, data, "PATH",
@@ -136,6 +136,92 @@ const OptSpec CLI_OUTPUT_OPTS[] = {
     OPT_END,
 };
 
+/* ---- using a trained model ---- */
+
+#define OPT_SHORT(name, type, field, metavar, help, def, c) \
+    { name, type, offsetof(Options, field), metavar, help, def, c }
+#define OPT_NUM(what) OPT_SHORT("num", OPT_INT, num, "N", what, "10", 'n')
+
+const OptSpec CLI_USE_OPTS[] = {
+    OPT("model", OPT_STR, model_file, "PATH",
+        "model or checkpoint file (from train --output or --checkpoint-dir); required", NULL),
+    OPT("data", OPT_STR, data, "PATH",
+        "the training data, if it moved since training (default: the path in the model)",
+        NULL),
+    OPT_END,
+};
+
+const OptSpec CLI_PAIRS_OPTS[] = {
+    OPT("format", OPT_STR, format, "FMT", "auto, ml-100k, ml-1m, ml-csv or delim", "auto"),
+    OPT("sep", OPT_STR, sep, "C", "field separator of a delimited file (\\t for tab)", NULL),
+    OPT("header", OPT_STR, header, "H", "first line names the columns: yes, no or auto", "auto"),
+    OPT("user-col", OPT_STR, user_col, "COL", "user column (name or 0-based index)", NULL),
+    OPT("item-col", OPT_STR, item_col, "COL", "item column (name or 0-based index)", NULL),
+    OPT("skip-bad-lines", OPT_FLAG, skip_bad_lines, NULL,
+        "count, report and skip malformed lines instead of stopping", NULL),
+    OPT_END,
+};
+
+const OptSpec CLI_RECOMMEND_OPTS[] = {
+    OPT("user", OPT_STR, user, "ID", "the user to recommend to", NULL),
+    OPT("all-users", OPT_FLAG, all_users, NULL,
+        "top-N for every user, sharded over the ranks, into --output", NULL),
+    OPT_NUM("items to recommend per user"),
+    OPT("output", OPT_STR, output, "PATH", "HDF5 file for --all-users", "recs.h5"),
+    OPT_END,
+};
+
+const OptSpec CLI_SIMILAR_OPTS[] = {
+    OPT("item", OPT_STR, item, "ID|TITLE", "the item: its ID, exact title or part of it", NULL),
+    OPT_NUM("similar items to show"),
+    OPT("min-ratings", OPT_INT, min_ratings, "N",
+        "only items with at least N training ratings (N > 0 reads the training data)", "0"),
+    OPT_END,
+};
+
+const OptSpec CLI_BIASES_OPTS[] = {OPT_NUM("items and users at each end"), OPT_END};
+
+const OptSpec CLI_PCA_OPTS[] = {
+    OPT("top", OPT_INT, top, "N", "the N most-rated items (training and validation ratings)",
+        "1000"),
+    OPT("components", OPT_INT, components, "C", "principal components to keep", "3"),
+    OPT("output", OPT_STR, output, "PATH", "HDF5 file of the projection", "pca.h5"),
+    OPT("csv", OPT_STR, csv, "PATH", "CSV file of the projection (default: --output with .csv)",
+        NULL),
+    OPT("show", OPT_INT, show, "N", "items printed at each end of every component", "5"),
+    OPT_END,
+};
+
+const OptSpec CLI_EVALUATE_OPTS[] = {
+    OPT("rating-col", OPT_STR, rating_col, "COL", "rating column of FILE (name or index)", NULL),
+    OPT("items-file", OPT_STR, items_file, "PATH", "item id -> title file for FILE", NULL),
+    OPT("k", OPT_INT, at_k, "K", "length of the ranked lists (precision@K ...)", "10"),
+    OPT("relevant", OPT_DOUBLE, relevant, "R", "a held-out rating >= R is relevant", "4"),
+    OPT("protocol", OPT_STR, protocol, "P",
+        "ranking candidates: heldout (the user's held-out items), catalogue (every item "
+        "not rated in training) or both", "both"),
+    OPT_END,
+};
+
+const OptSpec CLI_SHOWRESULTS_OPTS[] = {
+    OPT("max-n", OPT_INT, max_n, "N", "validation rows to show", "9"),
+    OPT_END,
+};
+
+static const OptSpec *const PREDICT_GROUPS[] = {CLI_USE_OPTS, CLI_PAIRS_OPTS, CLI_HELP_OPTS,
+                                                NULL};
+static const OptSpec *const RECOMMEND_GROUPS[] = {CLI_USE_OPTS, CLI_RECOMMEND_OPTS,
+                                                  CLI_HELP_OPTS, NULL};
+static const OptSpec *const SIMILAR_GROUPS[] = {CLI_USE_OPTS, CLI_SIMILAR_OPTS, CLI_HELP_OPTS,
+                                                NULL};
+static const OptSpec *const BIASES_GROUPS[] = {CLI_USE_OPTS, CLI_BIASES_OPTS, CLI_HELP_OPTS,
+                                               NULL};
+static const OptSpec *const PCA_GROUPS[] = {CLI_USE_OPTS, CLI_PCA_OPTS, CLI_HELP_OPTS, NULL};
+static const OptSpec *const EVALUATE_GROUPS[] = {CLI_USE_OPTS, CLI_PAIRS_OPTS,
+                                                 CLI_EVALUATE_OPTS, CLI_HELP_OPTS, NULL};
+static const OptSpec *const SHOWRESULTS_GROUPS[] = {CLI_USE_OPTS, CLI_SHOWRESULTS_OPTS,
+                                                    CLI_HELP_OPTS, NULL};
+
 static const OptSpec *const TRAIN_GROUPS[] = {CLI_DATA_OPTS, CLI_MODEL_OPTS, CLI_TRAIN_OPTS,
                                               CLI_CKPT_OPTS, CLI_OUTPUT_OPTS, NULL};
 static const OptSpec *const LRFIND_GROUPS[] = {CLI_DATA_OPTS, CLI_MODEL_OPTS, CLI_TRAIN_OPTS,
@@ -146,14 +232,32 @@ static const OptSpec *const SYNTH_GROUPS[] = {CLI_SYNTH_OPTS, CLI_HELP_OPTS, NUL
 
 const Command CLI_COMMANDS[] = {
     {"train", "train a model with fit_one_cycle and print the epoch table",
-     "collab-mpi train [OPTIONS]", TRAIN_GROUPS, cmd_train},
+     "collab-mpi train [OPTIONS]", TRAIN_GROUPS, cmd_train, NULL},
     {"lr-find", "sweep the learning rate and suggest one (the model is left untouched)",
-     "collab-mpi lr-find [OPTIONS]", LRFIND_GROUPS, cmd_lr_find},
+     "collab-mpi lr-find [OPTIONS]", LRFIND_GROUPS, cmd_lr_find, NULL},
     {"show-batch", "print a training batch: user, title, rating",
-     "collab-mpi show-batch [OPTIONS]", SHOWBATCH_GROUPS, cmd_show_batch},
+     "collab-mpi show-batch [OPTIONS]", SHOWBATCH_GROUPS, cmd_show_batch, NULL},
     {"synth", "write a synthetic MovieLens-shaped ratings set of any size",
-     "collab-mpi synth --output DIR [OPTIONS]", SYNTH_GROUPS, cmd_synth},
-    {NULL, NULL, NULL, NULL, NULL},
+     "collab-mpi synth --output DIR [OPTIONS]", SYNTH_GROUPS, cmd_synth, NULL},
+    {"predict", "predict the rating of every (user, item) line of a file",
+     "collab-mpi predict --model PATH [OPTIONS] PAIRS", PREDICT_GROUPS, cmd_predict, "PAIRS"},
+    {"recommend", "the top-N unrated items for a user, or for every user (--all-users)",
+     "collab-mpi recommend --model PATH (--user ID | --all-users) [OPTIONS]", RECOMMEND_GROUPS,
+     cmd_recommend, NULL},
+    {"similar", "the items nearest to an item by cosine similarity of their factors",
+     "collab-mpi similar --model PATH --item ID|TITLE [OPTIONS]", SIMILAR_GROUPS, cmd_similar,
+     NULL},
+    {"biases", "the items and users with the lowest and the highest learned bias",
+     "collab-mpi biases --model PATH [OPTIONS]", BIASES_GROUPS, cmd_biases, NULL},
+    {"pca", "PCA of the factors of the most-rated items, to HDF5 and CSV",
+     "collab-mpi pca --model PATH [OPTIONS]", PCA_GROUPS, cmd_pca, NULL},
+    {"evaluate", "MSE, RMSE, MAE and ranking metrics on held-out ratings, beside baselines",
+     "collab-mpi evaluate --model PATH [OPTIONS] [FILE]", EVALUATE_GROUPS, cmd_evaluate,
+     "FILE"},
+    {"show-results", "validation rows with the prediction beside the target",
+     "collab-mpi show-results --model PATH [OPTIONS]", SHOWRESULTS_GROUPS, cmd_show_results,
+     NULL},
+    {NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
 /* Parses text as the option's type into its field; usage error naming the option. */
@@ -190,6 +294,16 @@ static const OptSpec *opt_find(const Command *cmd, const char *name, size_t len)
     return NULL;
 }
 
+/* The option whose one-letter alias is "-c", or NULL. */
+static const OptSpec *opt_find_short(const Command *cmd, const char *a)
+{
+    for (const OptSpec *const *g = cmd->groups; *g; g++)
+        for (const OptSpec *s = *g; s->name; s++)
+            if (s->short_name && a[1] == s->short_name && a[2] == '\0')
+                return s;
+    return NULL;
+}
+
 static void opt_defaults(Options *o, const Command *cmd)
 {
     Status ignore;
@@ -206,12 +320,17 @@ int cli_parse(Options *o, const Command *cmd, int argc, char **argv, Status *st)
     opt_defaults(o, cmd);
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
-        if (strncmp(a, "--", 2) != 0)
+        const OptSpec *s = a[0] == '-' && a[1] != '-' ? opt_find_short(cmd, a) : NULL;
+        if (!s && cmd->positional && a[0] != '-' && !o->input) {
+            o->input = a;
+            continue;
+        }
+        if (!s && strncmp(a, "--", 2) != 0)
             return status_set(st, STATUS_USAGE, "unexpected argument '%s' (see %s --help)", a,
                               cmd->name);
-        const char *eq = strchr(a + 2, '=');
+        const char *eq = s ? NULL : strchr(a + 2, '=');
         size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
-        const OptSpec *s = opt_find(cmd, a + 2, len);
+        s = s ? s : opt_find(cmd, a + 2, len);
         if (!s)
             return status_set(st, STATUS_USAGE, "unknown option '%.*s' for %s (see %s --help)",
                               (int)(len + 2), a, cmd->name, cmd->name);
@@ -235,18 +354,25 @@ void cli_print_help(FILE *f, const Command *cmd)
     fprintf(f, "Usage: %s\n%s.\n", cmd->usage, cmd->summary);
     static const char *const titles[] = {"Data",       "Model", "Training", "Batches", "lr-find",
                                          "show-batch", "synth", "Output",   "Other",
-                                         "Checkpoints"};
+                                         "Checkpoints", "Model file", "Input file",
+                                         "recommend", "similar", "biases", "pca", "evaluate",
+                                         "show-results"};
     const OptSpec *const known[] = {CLI_DATA_OPTS,      CLI_MODEL_OPTS,  CLI_TRAIN_OPTS,
                                     CLI_BATCH_OPTS,     CLI_LRFIND_OPTS, CLI_SHOWBATCH_OPTS,
                                     CLI_SYNTH_OPTS,     CLI_OUTPUT_OPTS, CLI_HELP_OPTS,
-                                    CLI_CKPT_OPTS};
+                                    CLI_CKPT_OPTS,      CLI_USE_OPTS,    CLI_PAIRS_OPTS,
+                                    CLI_RECOMMEND_OPTS, CLI_SIMILAR_OPTS, CLI_BIASES_OPTS,
+                                    CLI_PCA_OPTS,       CLI_EVALUATE_OPTS,
+                                    CLI_SHOWRESULTS_OPTS};
     for (const OptSpec *const *g = cmd->groups; *g; g++) {
         for (size_t t = 0; t < sizeof known / sizeof *known; t++)
             if (known[t] == *g)
                 fprintf(f, "\n%s options:\n", titles[t]);
         for (const OptSpec *s = *g; s->name; s++) {
-            char left[64];
-            snprintf(left, sizeof left, "--%s%s%s", s->name, s->metavar ? " " : "",
+            char left[64], alias[8] = "";
+            if (s->short_name)
+                snprintf(alias, sizeof alias, "-%c, ", s->short_name);
+            snprintf(left, sizeof left, "%s--%s%s%s", alias, s->name, s->metavar ? " " : "",
                      s->metavar ? s->metavar : "");
             fprintf(f, "  %-22s %s", left, s->help);
             if (s->def)
@@ -298,7 +424,10 @@ int cli_main(const Ctx *ctx, int argc, char **argv)
         log_init(ctx->rank, o.quiet ? LOG_QUIET : o.verbose ? LOG_VERBOSE : LOG_NORMAL);
         return c->run(ctx, &o);
     }
-    log_error("unknown command '%s' (commands: train, lr-find, show-batch, synth; see --help)",
-              name);
+    char list[512] = "";
+    for (const Command *c = CLI_COMMANDS; c->name; c++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
+                 c == CLI_COMMANDS ? "" : ", ", c->name);
+    log_error("unknown command '%s' (commands: %s; see --help)", name, list);
     return 2;
 }

@@ -1,5 +1,6 @@
-/* distribute.c - rank 0's parsed dataset becomes one shard per rank: vocabularies are
- * broadcast, ratings are scattered to the owners of their users. */
+/* distribute.c - the serial path to the shards: rank 0 reads and encodes the whole
+ * dataset (dataset_load_serial), then vocabularies are broadcast and ratings scattered to
+ * the owners of their users (dataset_distribute). The parallel path is pload.c. */
 #include "config.h"
 
 #include "collab/distribute.h"
@@ -9,6 +10,7 @@
 
 #include "collab/check.h"
 #include "collab/rng.h"
+#include "collab/split.h"
 
 /* ------------------------------------------------------------------ vocabularies */
 
@@ -81,8 +83,7 @@ typedef struct Column {
 } Column;
 
 /* Rank 0: packs the rows owned by q (in file order) of one column into buf. */
-static size_t pack_rows(char *buf, const char *col, size_t sz, size_t n, const int *owner,
-                        int q)
+static size_t pack_rows(char *buf, const char *col, size_t sz, size_t n, const int *owner, int q)
 {
     size_t m = 0;
     for (size_t r = 0; r < n; r++)
@@ -193,8 +194,7 @@ static void scatter_gidx(Dataset *ds, const int *owner, MPI_Comm comm)
         uint64_t m = 0;
         CHECK_MPI(MPI_Recv(&m, 1, MPI_UINT64_T, 0, 100, comm, MPI_STATUS_IGNORE));
         ds->train_gidx = xmalloc((m ? m : 1) * sizeof(int64_t));
-        CHECK_MPI(MPI_Recv(ds->train_gidx, (int)m, MPI_INT64_T, 0, 101, comm,
-                           MPI_STATUS_IGNORE));
+        CHECK_MPI(MPI_Recv(ds->train_gidx, (int)m, MPI_INT64_T, 0, 101, comm, MPI_STATUS_IGNORE));
     }
 }
 
@@ -220,6 +220,55 @@ void dataset_distribute(Dataset *ds, MPI_Comm comm)
                       {(void **)&ds->valid_rating, sizeof(float), MPI_FLOAT}};
     scatter_rows(valid, 3, &ds->n_valid, own, comm);
     free(own);
+}
+
+/* ------------------------------------------------------------------ serial load */
+
+/* Rank 0's part of the serial load: read, split or append the validation file, encode. */
+static int load_local(Dataset *ds, const DataOptions *d, const SplitSpec *sp, Status *st)
+{
+    Ratings r = {0}, v = {0};
+    uint8_t *is_valid = NULL;
+    if (data_read(&r, d, st))
+        goto out;
+    size_t n_train_rows = r.n;
+    if (sp->valid_path) {
+        DataOptions dv = *d;
+        dv.path = sp->valid_path;
+        if (data_read(&v, &dv, st))
+            goto out;
+        ratings_append(&r, &v);
+    }
+    is_valid = xcalloc(r.n ? r.n : 1, 1);
+    if (sp->valid_path)
+        memset(is_valid + n_train_rows, 1, r.n - n_train_rows);
+    else
+        split_random(is_valid, r.n, sp->valid_pct, sp->seed);
+    dataset_build_take(ds, &r, is_valid, d->item_by_title); /* rows held once */
+    if (ds->n_train == 0)
+        status_set(st, STATUS_DATA, "%s: no training rows left after the split", d->path);
+out:
+    free(is_valid);
+    ratings_free(&r);
+    ratings_free(&v);
+    return st->code;
+}
+
+int dataset_load_serial(Dataset *ds, const DataOptions *opt, const SplitSpec *sp, MPI_Comm comm,
+                        Status *st)
+{
+    int rank;
+    CHECK_MPI(MPI_Comm_rank(comm, &rank));
+    memset(ds, 0, sizeof *ds);
+    status_clear(st);
+    if (rank == 0)
+        load_local(ds, opt, sp, st);
+    if (status_agree(st, comm)) {
+        dataset_free(ds);
+        return st->code;
+    }
+    dataset_distribute(ds, comm);
+    return STATUS_OK;
 }
 
 /* ------------------------------------------------------------------ show-batch */

@@ -91,6 +91,25 @@ void model_forward(float *pred, float *z, const Model *m, const int32_t *urow, c
     }
 }
 
+void model_forward_items(float *pred, float *z, const ModelSpec *s, const float *uf, float ub,
+                         const float *items_t, const float *ibias, size_t n)
+{
+    const float span = s->y_hi - s->y_lo;
+    for (size_t j = 0; j < n; j++)
+        z[j] = 0.0f;
+    /* dot_k's sum, one term at a time for every item: the same order per item. */
+    for (size_t c = 0; c < s->k; c++) {
+        const float u = uf[c], *col = items_t + c * n;
+        for (size_t j = 0; j < n; j++)
+            z[j] += u * col[j];
+    }
+    if (s->kind == MODEL_DOTBIAS)
+        for (size_t j = 0; j < n; j++)
+            z[j] = z[j] + (ub + ibias[j]);
+    for (size_t j = 0; j < n; j++)
+        pred[j] = s->has_range ? sigmoidf(z[j]) * span + s->y_lo : z[j];
+}
+
 double model_mse(float *dpred, const float *pred, const float *y, size_t n, double denom)
 {
     double sum = 0.0;

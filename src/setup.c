@@ -1,5 +1,5 @@
 /* setup.c - validation of parsed options into typed configs, and loading the data a
- * subcommand needs (rank 0 reads, every rank agrees and receives). */
+ * subcommand needs (every rank reads its own part of the files: dataset_load). */
 #include "config.h"
 
 #include <math.h>
@@ -11,7 +11,6 @@
 #include "collab/distribute.h"
 #include "collab/cli.h"
 #include "collab/log.h"
-#include "collab/split.h"
 
 /* Parses "LO,HI" with LO < HI; usage error naming the option otherwise. */
 static int parse_range(double *lo, double *hi, const char *text, const char *opt, Status *st)
@@ -201,50 +200,18 @@ int cli_suggest(LrSuggest *s, const Options *o, Status *st)
     return STATUS_OK;
 }
 
-/* Rank 0's part of loading: read, split or append the validation file, encode. */
-static int load_local(Dataset *ds, const DataOptions *d, const Options *o, Status *st)
-{
-    Ratings r = {0}, v = {0};
-    uint8_t *is_valid = NULL;
-    if (data_read(&r, d, st))
-        goto out;
-    size_t n_train_rows = r.n;
-    if (o->valid_file) {
-        DataOptions dv = *d;
-        dv.path = o->valid_file;
-        dv.format = d->format == DATA_AUTO ? DATA_AUTO : d->format;
-        if (data_read(&v, &dv, st))
-            goto out;
-        ratings_append(&r, &v);
-    }
-    is_valid = xcalloc(r.n ? r.n : 1, 1);
-    if (o->valid_file)
-        memset(is_valid + n_train_rows, 1, r.n - n_train_rows);
-    else
-        split_random(is_valid, r.n, o->valid_pct, (uint64_t)o->seed);
-    dataset_build_take(ds, &r, is_valid, d->item_by_title); /* rows held once */
-    if (ds->n_train == 0)
-        status_set(st, STATUS_DATA, "%s: no training rows left after the split", d->path);
-out:
-    free(is_valid);
-    ratings_free(&r);
-    ratings_free(&v);
-    return st->code;
-}
-
 int cli_load_dataset(Dataset *ds, const Ctx *ctx, const Options *o, Status *st)
 {
     DataOptions d;
     memset(ds, 0, sizeof *ds);
     if (cli_data_options(&d, o, st))
-        return st->code;  /* local and identical on every rank */
-    if (ctx->rank == 0)
-        load_local(ds, &d, o, st);
-    if (status_agree(st, ctx->comm)) {
-        dataset_free(ds);
+        return st->code; /* local and identical on every rank */
+    const SplitSpec sp = {o->valid_file, o->valid_pct, (uint64_t)o->seed};
+    const double t0 = MPI_Wtime();
+    if (dataset_load(ds, &d, &sp, ctx->comm, st))
         return st->code;
-    }
-    dataset_distribute(ds, ctx->comm);
+    log_verbose("loaded %zu ratings in %.2f s (every rank reads its own part)\n",
+                ds->n_train_total + ds->n_valid_total, MPI_Wtime() - t0);
     return STATUS_OK;
 }
 

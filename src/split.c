@@ -8,8 +8,6 @@
 
 #include "collab/split.h"
 
-#include "collab/rng.h"
-
 /* int(valid_pct * n) as Python computes it: the product in double, truncated. */
 static size_t split_cut(size_t n, double valid_pct)
 {
@@ -21,14 +19,23 @@ static size_t split_cut(size_t n, double valid_pct)
     return cut >= (double)n ? n : (size_t)cut;
 }
 
+void split_init(Split *s, size_t n, double valid_pct, uint64_t seed)
+{
+    s->n = n;
+    s->cut = split_cut(n, valid_pct);
+    perm_init(&s->perm, n ? n : 1, seed, RNG_STREAM_SPLIT, 0);
+}
+
+int split_is_valid(const Split *s, uint64_t i)
+{
+    return s->cut > 0 && perm_apply(&s->perm, i) < s->cut;
+}
+
 size_t split_random(uint8_t *is_valid, size_t n, double valid_pct, uint64_t seed)
 {
-    size_t cut = split_cut(n, valid_pct);
-    if (n == 0)
-        return 0;
-    Perm p;
-    perm_init(&p, n, seed, RNG_STREAM_SPLIT, 0);
+    Split s;
+    split_init(&s, n, valid_pct, seed);
     for (size_t i = 0; i < n; i++)
-        is_valid[i] = perm_apply(&p, i) < cut;
-    return cut;
+        is_valid[i] = (uint8_t)split_is_valid(&s, i);
+    return (size_t)s.cut;
 }

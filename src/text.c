@@ -20,7 +20,8 @@ enum { READ_CHUNK = 1 << 22 };
 
 /* ---------------------------------------------------------------------------- lines */
 
-int text_open(TextReader *r, const char *path, Status *st)
+int text_open_range(TextReader *r, const char *path, uint64_t start, uint64_t end,
+                    size_t first_line, Status *st)
 {
     struct stat sb;
     memset(r, 0, sizeof *r);
@@ -29,9 +30,19 @@ int text_open(TextReader *r, const char *path, Status *st)
         return status_set(st, STATUS_DATA, "cannot open '%s': %s", path, strerror(errno));
     if (fstat(fileno(r->f), &sb) == 0 && S_ISDIR(sb.st_mode))
         return status_set(st, STATUS_DATA, "cannot open '%s': %s", path, strerror(EISDIR));
+    if (start > 0 && fseeko(r->f, (off_t)start, SEEK_SET) != 0)
+        return status_set(st, STATUS_DATA, "error reading '%s': %s", path, strerror(errno));
     r->cap = READ_CHUNK + 1;
     r->buf = xmalloc(r->cap);
+    r->base = start;
+    r->end = end;
+    r->lineno = first_line - 1;
     return STATUS_OK;
+}
+
+int text_open(TextReader *r, const char *path, Status *st)
+{
+    return text_open_range(r, path, 0, UINT64_MAX, 1, st);
 }
 
 void text_close(TextReader *r)
@@ -42,18 +53,22 @@ void text_close(TextReader *r)
     memset(r, 0, sizeof *r);
 }
 
-/* Moves the unread bytes to the front and reads the next chunk; grows the buffer when one
- * line fills it. One byte is always kept free for the NUL after a last unterminated line. */
+/* Moves the unread bytes to the front and reads the next chunk (never past r->end); grows
+ * the buffer when one line fills it. One byte is always kept free for the NUL after a
+ * last unterminated line. */
 static void reader_fill(TextReader *r)
 {
     memmove(r->buf, r->buf + r->pos, r->len - r->pos);
+    r->base += r->pos;
     r->len -= r->pos;
     r->pos = 0;
     if (r->len + 1 >= r->cap) {
         r->cap *= 2;
         r->buf = xrealloc(r->buf, r->cap);
     }
-    size_t got = fread(r->buf + r->len, 1, r->cap - 1 - r->len, r->f);
+    uint64_t left = r->end - (r->base + r->len);
+    size_t want = r->cap - 1 - r->len;
+    size_t got = fread(r->buf + r->len, 1, left < want ? (size_t)left : want, r->f);
     r->len += got;
     if (got == 0) {
         r->eof = 1;
@@ -69,6 +84,7 @@ char *text_read_line(TextReader *r, size_t *len)
         char *nl = memchr(start, '\n', r->len - r->pos);
         if (nl || (r->eof && r->pos < r->len)) {
             size_t n = nl ? (size_t)(nl - start) : r->len - r->pos;
+            r->line_off = r->base + r->pos;
             r->pos += n + (nl != NULL);
             if (n > 0 && start[n - 1] == '\r')
                 n--;
@@ -84,6 +100,74 @@ char *text_read_line(TextReader *r, size_t *len)
             return NULL;
         reader_fill(r);
     }
+}
+
+uint64_t text_tell(const TextReader *r)
+{
+    return r->base + r->pos;
+}
+
+/* Reads up to n bytes of f at off into buf; returns the count, or -1 with *err set. */
+static long read_at(char *buf, size_t n, FILE *f, uint64_t off, int *err)
+{
+    if (fseeko(f, (off_t)off, SEEK_SET) != 0) {
+        *err = errno ? errno : EIO;
+        return -1;
+    }
+    size_t got = fread(buf, 1, n, f);
+    if (got < n && ferror(f)) {
+        *err = errno ? errno : EIO;
+        return -1;
+    }
+    return (long)got;
+}
+
+int text_line_start(uint64_t *out, FILE *f, uint64_t pos, uint64_t size)
+{
+    enum { PIECE = 1 << 16 };
+    char buf[PIECE];
+    int err = 0;
+    *out = size;
+    if (pos == 0 || pos > size) {
+        *out = pos == 0 ? 0 : size;
+        return 0;
+    }
+    for (uint64_t off = pos - 1; off < size;) { /* the byte before pos may end a line */
+        long got = read_at(buf, PIECE, f, off, &err);
+        if (got <= 0)
+            return got < 0 ? err : 0;
+        const char *nl = memchr(buf, '\n', (size_t)got);
+        if (nl) {
+            *out = off + (uint64_t)(nl - buf) + 1;
+            return 0;
+        }
+        off += (uint64_t)got;
+    }
+    return 0;
+}
+
+int text_count_lines(uint64_t *out, FILE *f, uint64_t start, uint64_t end)
+{
+    enum { PIECE = 1 << 20 };
+    char *buf = xmalloc(PIECE);
+    int err = 0;
+    char last = '\n';
+    *out = 0;
+    for (uint64_t off = start; off < end;) {
+        size_t want = end - off < PIECE ? (size_t)(end - off) : PIECE;
+        long got = read_at(buf, want, f, off, &err);
+        if (got <= 0) {
+            err = got < 0 ? err : EIO; /* the file is shorter than it was */
+            break;
+        }
+        for (const char *p = buf, *e = buf + got; (p = memchr(p, '\n', (size_t)(e - p))); p++)
+            (*out)++;
+        last = buf[got - 1];
+        off += (uint64_t)got;
+    }
+    free(buf);
+    *out += last != '\n';
+    return err;
 }
 
 /* --------------------------------------------------------------------------- fields */

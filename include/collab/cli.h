@@ -49,6 +49,12 @@ typedef struct Options {
     /* output */
     int quiet, verbose, help;
     const char *progress, *dump_params;
+    /* using a trained model (predict, recommend, similar, biases, pca, evaluate,
+     * show-results); `model` above is the kind, so the file is model_file */
+    const char *model_file, *input, *user, *item, *protocol, *csv;
+    int64_t num, top, components, min_ratings, at_k, show;
+    double relevant;
+    int all_users;
 } Options;
 
 typedef enum OptType { OPT_STR, OPT_INT, OPT_DOUBLE, OPT_FLAG } OptType;
@@ -60,6 +66,7 @@ typedef struct OptSpec {
     const char *metavar;   /* e.g. "N", "PATH"; NULL for flags */
     const char *help;      /* one line; the default is appended from `def` */
     const char *def;       /* default as text, parsed like user input; NULL = none */
+    char short_name;       /* one-letter alias, e.g. 'n' for -n; 0 = none */
 } OptSpec;
 
 /* The option groups (each terminated by a {NULL} entry). */
@@ -67,6 +74,9 @@ extern const OptSpec CLI_CKPT_OPTS[];
 extern const OptSpec CLI_DATA_OPTS[], CLI_MODEL_OPTS[], CLI_TRAIN_OPTS[], CLI_BATCH_OPTS[],
     CLI_LRFIND_OPTS[], CLI_SHOWBATCH_OPTS[], CLI_SYNTH_OPTS[], CLI_OUTPUT_OPTS[],
     CLI_HELP_OPTS[];
+extern const OptSpec CLI_USE_OPTS[], CLI_PAIRS_OPTS[], CLI_RECOMMEND_OPTS[],
+    CLI_SIMILAR_OPTS[], CLI_BIASES_OPTS[], CLI_PCA_OPTS[], CLI_EVALUATE_OPTS[],
+    CLI_SHOWRESULTS_OPTS[];
 
 /* A subcommand: its name, a one-line summary, and its option groups (NULL-terminated). */
 typedef struct Command {
@@ -75,10 +85,14 @@ typedef struct Command {
     const char *usage;            /* e.g. "collab-mpi train [OPTIONS]" */
     const OptSpec *const *groups; /* NULL-terminated */
     int (*run)(const Ctx *ctx, Options *o);
+    const char *positional;       /* metavar of one positional argument (into o->input),
+                                     or NULL when none is taken */
 } Command;
 
 /* Fills o with the defaults of cmd's groups, then parses argv (after the subcommand
- * name). Returns STATUS_OK or STATUS_USAGE with a message naming the option. Local. */
+ * name): --name VALUE, --name=VALUE, -x VALUE for a one-letter alias, and the command's
+ * positional argument if it takes one. Returns STATUS_OK or STATUS_USAGE with a message
+ * naming the option. Local. */
 int cli_parse(Options *o, const Command *cmd, int argc, char **argv, Status *st);
 
 /* Prints cmd's --help to f. */
@@ -111,6 +125,13 @@ int cmd_train(const Ctx *ctx, Options *o);
 int cmd_lr_find(const Ctx *ctx, Options *o);
 int cmd_show_batch(const Ctx *ctx, Options *o);
 int cmd_synth(const Ctx *ctx, Options *o);
+int cmd_predict(const Ctx *ctx, Options *o);
+int cmd_recommend(const Ctx *ctx, Options *o);
+int cmd_similar(const Ctx *ctx, Options *o);
+int cmd_biases(const Ctx *ctx, Options *o);
+int cmd_pca(const Ctx *ctx, Options *o);
+int cmd_evaluate(const Ctx *ctx, Options *o);
+int cmd_show_results(const Ctx *ctx, Options *o);
 
 /* The table of subcommands, NULL-name terminated. */
 extern const Command CLI_COMMANDS[];

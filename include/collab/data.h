@@ -1,8 +1,10 @@
 /* data.h - ratings readers (MovieLens 100k, 1M/10M, 20M/25M/32M/latest, any delimited
  * file), vocabularies as fastai builds them, and the encoded dataset.
  *
- * Reading is local (rank 0 parses text, see dataset_bcast). Every reader error names
- * the file, the line and what was expected, and comes back as a Status (exit 1):
+ * data_read is local: one process reads a whole file. Training loads through
+ * dataset_load (distribute.h), where every rank reads its own byte range with the same
+ * line machinery (reader.h, pread.h) and ends with the same rows. Every reader error
+ * names the file, the line and what was expected, and comes back as a Status (exit 1):
  * nothing is dropped silently. With skip_bad_lines, bad lines are counted, the first
  * few reported as warnings, and skipped. */
 #ifndef COLLAB_DATA_H
@@ -107,7 +109,8 @@ typedef struct Dataset {
     int32_t *valid_user;    /* (n_valid) vocab index, 0 when unseen in training */
     int32_t *valid_item;    /* (n_valid) */
     float *valid_rating;    /* (n_valid) */
-    double train_mean;      /* mean training rating */
+    double train_mean;      /* mean training rating: the exact sum rounded once (FloatSum),
+                               divided by n_train_total, so the same at any -np */
     /* Set by dataset_distribute (distribute.h); after it, the row arrays above hold only
      * this rank's users' ratings. */
     int64_t *train_gidx;    /* (n_train) index among all training rows, in file order */
@@ -115,6 +118,23 @@ typedef struct Dataset {
     size_t n_valid_total;   /* validation rows over all ranks */
     Layout layout;          /* who owns which user and item */
 } Dataset;
+
+/* An exact sum of floats that does not depend on the order of its terms (so every rank
+ * count and every reduction order give the same bits): each float is an integer
+ * mantissa times a power of two, and the mantissas are added as integers, one bucket
+ * per exponent. Holds up to 2^39 terms. */
+typedef struct FloatSum {
+    int64_t m[256];     /* sum of signed mantissas per biased exponent (0 unused) */
+    int64_t special[3]; /* +inf, -inf and NaN terms */
+} FloatSum;
+
+/* Adds x to s. */
+void floatsum_add(FloatSum *s, float x);
+/* Adds t to s element-wise (merging partial sums; MPI_SUM on the int64s does the same). */
+void floatsum_merge(FloatSum *s, const FloatSum *t);
+/* The exact sum, rounded once to the nearest double (ties to even); inf or NaN as IEEE
+ * addition would give when infinite or NaN terms were added. */
+double floatsum_value(const FloatSum *s);
 
 /* Encodes r into ds with is_valid[i] marking validation rows (NULL: none). Train and
  * validation rows keep file order. Local. */

@@ -57,6 +57,15 @@ void model_init_params(Model *m, uint64_t seed, int64_t user_row0, int64_t item_
 void model_forward(float *pred, float *z, const Model *m, const int32_t *urow, const float *irows,
                    const float *ibias, size_t n);
 
+/* Forward for one user against n items, vectorised across the items: the item factor
+ * rows come transposed, items_t (k, n) with factor c of item j at items_t[c * n + j], and
+ * ibias (n; NULL for MODEL_DOT). pred[j] and z[j] are the bits model_forward gives for the
+ * pair (each item's dot product adds the same k terms in the same order). uf (k) and ub
+ * are the user's factors and bias (ub unused for MODEL_DOT). Used to score whole item
+ * blocks (recommendations), where model_forward's per-rating loop cannot vectorise. */
+void model_forward_items(float *pred, float *z, const ModelSpec *s, const float *uf, float ub,
+                         const float *items_t, const float *ibias, size_t n);
+
 /* MSE: returns sum_j (pred[j] - y[j])^2 in double and writes dpred[j] =
  * 2 (pred[j] - y[j]) / denom, the gradient of (sum of squares) / denom. denom is the
  * global batch size, so ranks holding parts of a batch produce the gradient of the

@@ -2,12 +2,28 @@
  *
  * Random split: n_valid = floor(valid_pct * n) rows are validation, exactly as fastai's
  * RandomSplitter cuts its permutation; which rows is decided by a counter-based
- * permutation keyed by the seed (rng.h), so the split depends only on (n, pct, seed). */
+ * permutation keyed by the seed (rng.h), so the split depends only on (n, pct, seed),
+ * and any rank can decide it for any row on its own (split_is_valid). */
 #ifndef COLLAB_SPLIT_H
 #define COLLAB_SPLIT_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "collab/rng.h"
+
+/* The split of n rows: row i is validation iff perm(i) < cut. */
+typedef struct Split {
+    Perm perm;
+    uint64_t n;
+    uint64_t cut; /* floor(valid_pct * n), computed as Python's int(pct * n) */
+} Split;
+
+/* Sets s for n rows. Local. */
+void split_init(Split *s, size_t n, double valid_pct, uint64_t seed);
+
+/* 1 when row i (0 <= i < n, in file order) is a validation row. Local, O(1). */
+int split_is_valid(const Split *s, uint64_t i);
 
 /* Fills is_valid (n) with 1 for validation rows, 0 for training rows. Returns n_valid.
  * Row i is validation iff perm(i) < floor(valid_pct * n). Local. */

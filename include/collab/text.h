@@ -19,27 +19,51 @@
 /* ---- Lines ---- */
 
 /* Lines of a file read in big chunks; a line may be longer than a chunk (the buffer
- * grows). The caller reads lineno and error; the rest is private to text.c. */
+ * grows). A reader may be limited to a byte range of the file, so that every rank reads
+ * its own part. The caller reads lineno, line_off and error; the rest is private to
+ * text.c. */
 typedef struct TextReader {
     FILE *f;
     char *buf; /* (cap) bytes [pos, len) are not yet returned */
     size_t cap, len, pos;
-    size_t lineno;  /* number of the line last returned, from 1 */
-    int eof, error; /* end of file seen; errno of a read error */
+    uint64_t base;     /* file offset of buf[0] */
+    uint64_t end;      /* no byte at or past this offset is read (UINT64_MAX: none) */
+    size_t lineno;     /* number of the line last returned (from 1 in the whole file) */
+    uint64_t line_off; /* file offset where the line last returned starts */
+    int eof, error;    /* end of the range seen; errno of a read error */
 } TextReader;
 
 /* Opens path for reading. Returns STATUS_OK, or STATUS_DATA with "cannot open 'path':
  * reason" in st (also for a folder). r is closeable either way. Local. */
 int text_open(TextReader *r, const char *path, Status *st);
 
+/* As text_open, but reads only the bytes [start, end) of the file, numbering its first
+ * line first_line. start must be where a line starts (0 or just after a '\n'); a line is
+ * cut at end, so end should be a line start or the file size. The byte-order mark is
+ * dropped only from line 1. Local. */
+int text_open_range(TextReader *r, const char *path, uint64_t start, uint64_t end,
+                    size_t first_line, Status *st);
+
 /* The next line without its "\n" or "\r\n" (and without a UTF-8 byte-order mark on line
  * 1), NUL-terminated in place; *len is its length in bytes. The line is owned by r and
  * may be modified by the caller; it stays valid until the next call. NULL at the end of
- * the file or after a read error (r->error is then the errno). */
+ * the file or range, or after a read error (r->error is then the errno). */
 char *text_read_line(TextReader *r, size_t *len);
+
+/* File offset just past the line last returned: where the next line starts. */
+uint64_t text_tell(const TextReader *r);
 
 /* Closes the file and frees the buffer; safe on a zeroed or failed-to-open reader. */
 void text_close(TextReader *r);
+
+/* The first offset >= pos at which a line of f (size bytes) starts: pos itself when it
+ * is 0 or follows a '\n', else just past the next '\n', else size. Returns 0, or the
+ * errno of a failed read. Local; moves f's position. */
+int text_line_start(uint64_t *out, FILE *f, uint64_t pos, uint64_t size);
+
+/* Lines in the bytes [start, end) of f: the '\n's, plus one for a last line without
+ * one. Returns 0, or the errno of a failed read. Local; moves f's position. */
+int text_count_lines(uint64_t *out, FILE *f, uint64_t start, uint64_t end);
 
 /* ---- Fields ---- */
 
