@@ -38,6 +38,7 @@ typedef struct TrainRun {
     uint64_t bytes;   /* exchanged over the epochs run, summed over ranks */
     int checkpointed; /* a checkpoint was written at the stop */
     int failed;       /* a checkpoint or metrics write failed */
+    int64_t signal_at; /* test hook COLLAB_TEST_SIGNAL_AT, -1 when unset */
 } TrainRun;
 
 static int parse_policy(CkptPolicy *p, const Options *o, Status *st)
@@ -132,8 +133,7 @@ static int cadence_due(const TrainRun *run, const Trainer *t, int epoch, int epo
  * to stop at the next boundary. */
 static void test_signal(const TrainRun *run, const Trainer *t)
 {
-    const char *at = getenv("COLLAB_TEST_SIGNAL_AT");
-    if (at && run->ctx->rank == 0 && t->iter == strtoll(at, NULL, 10))
+    if (run->signal_at >= 0 && run->ctx->rank == 0 && t->iter == run->signal_at)
         raise(SIGTERM);
 }
 
@@ -324,7 +324,8 @@ static int run_fit(TrainRun *run, Trainer *t)
 int cmd_train(const Ctx *ctx, Options *o)
 {
     TrainConfig cfg;
-    TrainRun run = {.ctx = ctx, .o = o};
+    const char *at = getenv("COLLAB_TEST_SIGNAL_AT"); /* read once, not per batch */
+    TrainRun run = {.ctx = ctx, .o = o, .signal_at = at ? strtoll(at, NULL, 10) : -1};
     Status st;
     status_clear(&st);
     if (cli_train_config(&cfg, o, &st) || parse_policy(&run.policy, o, &st)) {

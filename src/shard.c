@@ -84,6 +84,8 @@ size_t layout_item_count(const Layout *l, int r)
 
 int layout_item_owner(const Layout *l, size_t i)
 {
+    if (l->nranks == 1)
+        return 0;
     const size_t n = l->n_items, p = (size_t)l->nranks, q = n / p, rem = n % p;
     const size_t big = rem * (q + 1); /* items held by the ranks with one extra */
     if (i < big)

@@ -81,23 +81,30 @@ static int cmp_pos_row(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Sorts n (position, row) pairs by position: insertion sort for the small buckets of the
- * usual batch sizes, qsort beyond. */
-static void sort_pairs(int64_t *pr, size_t n)
+/* Sorts the n rows of a bucket by position, in place in the parallel arrays pos/row:
+ * insertion sort for the small buckets of the usual batch sizes, qsort beyond. */
+static void sort_bucket(int64_t *pos, uint32_t *row, size_t n)
 {
     if (n > 48) {
+        int64_t *pr = xmalloc(n * 2 * sizeof(int64_t));
+        for (size_t j = 0; j < n; j++)
+            pr[2 * j] = pos[j], pr[2 * j + 1] = row[j];
         qsort(pr, n, 2 * sizeof(int64_t), cmp_pos_row);
+        for (size_t j = 0; j < n; j++)
+            pos[j] = pr[2 * j], row[j] = (uint32_t)pr[2 * j + 1];
+        free(pr);
         return;
     }
     for (size_t i = 1; i < n; i++) {
-        int64_t pos = pr[2 * i], row = pr[2 * i + 1];
+        const int64_t p = pos[i];
+        const uint32_t r = row[i];
         size_t j = i;
-        for (; j > 0 && pr[2 * (j - 1)] > pos; j--) {
-            pr[2 * j] = pr[2 * (j - 1)];
-            pr[2 * j + 1] = pr[2 * (j - 1) + 1];
+        for (; j > 0 && pos[j - 1] > p; j--) {
+            pos[j] = pos[j - 1];
+            row[j] = row[j - 1];
         }
-        pr[2 * j] = pos;
-        pr[2 * j + 1] = row;
+        pos[j] = p;
+        row[j] = r;
     }
 }
 
@@ -121,24 +128,22 @@ void trainer_shuffle(Trainer *t, int epoch)
     }
     for (size_t b = 0; b < nb; b++)
         start[b + 1] += start[b];
-    int64_t *pr = xmalloc((start[nb] ? start[nb] : 1) * 2 * sizeof(int64_t));
     size_t *next = xmalloc((nb ? nb : 1) * sizeof(size_t));
     memcpy(next, start, nb * sizeof(size_t));
-    for (size_t r = 0; r < ds->n_train; r++)
-        if (pos[r] >= 0) {
-            size_t at = next[(size_t)pos[r] / bs]++;
-            pr[2 * at] = pos[r];
-            pr[2 * at + 1] = (int64_t)r;
-        }
-    for (size_t b = 0; b < nb; b++) {
-        sort_pairs(pr + 2 * start[b], start[b + 1] - start[b]);
-        for (size_t j = start[b]; j < start[b + 1]; j++) {
-            t->order_pos[j] = pr[2 * j];
-            t->order[j] = (uint32_t)pr[2 * j + 1];
-        }
+    for (size_t r = 0; r < ds->n_train; r++) {
+        if (pos[r] < 0)
+            continue;
+        const size_t b = (size_t)pos[r] / bs;
+        /* A batch whose every rating is here (always at one rank) is placed directly. */
+        const size_t at = start[b + 1] - start[b] == bs ? start[b] + (size_t)pos[r] % bs
+                                                         : next[b]++;
+        t->order_pos[at] = pos[r];
+        t->order[at] = (uint32_t)r;
     }
+    for (size_t b = 0; b < nb; b++)
+        if (start[b + 1] - start[b] < bs)
+            sort_bucket(t->order_pos + start[b], t->order + start[b], start[b + 1] - start[b]);
     free(next);
-    free(pr);
     free(pos);
     t->order_epoch = epoch;
 }
