@@ -363,27 +363,6 @@ static void dataset_titles(Dataset *ds, const Ratings *r, const int32_t *imap, i
     }
 }
 
-/* Splits r's rows into train and valid (file order), encoded through umap and imap. */
-static void dataset_encode(Dataset *ds, const Ratings *r, const uint8_t *is_valid,
-                           const int32_t *umap, const int32_t *imap)
-{
-    size_t t = 0, v = 0;
-    FloatSum sum = {{0}, {0}};
-    for (size_t i = 0; i < r->n; i++) {
-        if (is_valid && is_valid[i]) {
-            ds->valid_user[v] = umap[r->user[i]];
-            ds->valid_item[v] = imap[r->item[i]];
-            ds->valid_rating[v++] = r->rating[i];
-        } else {
-            ds->train_user[t] = umap[r->user[i]];
-            ds->train_item[t] = imap[r->item[i]];
-            ds->train_rating[t++] = r->rating[i];
-            floatsum_add(&sum, r->rating[i]);
-        }
-    }
-    ds->train_mean = t ? floatsum_value(&sum) / (double)t : 0.0;
-}
-
 /* The indices of the training rows' users (or items) as one array. */
 static int32_t *dataset_train_keys(const Ratings *r, const int32_t *col, const uint8_t *is_valid,
                                    size_t n_train)
@@ -393,38 +372,6 @@ static int32_t *dataset_train_keys(const Ratings *r, const int32_t *col, const u
         if (!(is_valid && is_valid[i]))
             out[t++] = col[i];
     return out;
-}
-
-void dataset_build(Dataset *ds, const Ratings *r, const uint8_t *is_valid, int item_by_title)
-{
-    memset(ds, 0, sizeof *ds);
-    for (size_t i = 0; i < r->n; i++)
-        ds->n_valid += is_valid && is_valid[i];
-    ds->n_train = r->n - ds->n_valid;
-    int32_t *tu = dataset_train_keys(r, r->user, is_valid, ds->n_train);
-    vocab_build(&ds->users, r->user_keys, tu, ds->n_train);
-    free(tu);
-    if (item_by_title) {
-        /* fastai turns the title column into a pandas category over the whole frame
-         * before Categorify sees the training rows: every title gets an entry. */
-        vocab_build(&ds->items, r->item_keys, r->item, r->n);
-    } else {
-        int32_t *ti = dataset_train_keys(r, r->item, is_valid, ds->n_train);
-        vocab_build(&ds->items, r->item_keys, ti, ds->n_train);
-        free(ti);
-    }
-    int32_t *umap = vocab_map_keys(&ds->users, r->user_keys, r->n_user_keys);
-    int32_t *imap = vocab_map_keys(&ds->items, r->item_keys, r->n_item_keys);
-    ds->train_user = xmalloc(ds->n_train * sizeof *ds->train_user);
-    ds->train_item = xmalloc(ds->n_train * sizeof *ds->train_item);
-    ds->train_rating = xmalloc(ds->n_train * sizeof *ds->train_rating);
-    ds->valid_user = xmalloc(ds->n_valid * sizeof *ds->valid_user);
-    ds->valid_item = xmalloc(ds->n_valid * sizeof *ds->valid_item);
-    ds->valid_rating = xmalloc(ds->n_valid * sizeof *ds->valid_rating);
-    dataset_encode(ds, r, is_valid, umap, imap);
-    dataset_titles(ds, r, imap, item_by_title);
-    free(umap);
-    free(imap);
 }
 
 /* Encodes r's rows into ds in place: training rows are compacted to the front of r's
@@ -469,7 +416,9 @@ void dataset_build_take(Dataset *ds, Ratings *r, const uint8_t *is_valid, int it
     vocab_build(&ds->users, r->user_keys, tu, ds->n_train);
     free(tu);
     if (item_by_title) {
-        vocab_build(&ds->items, r->item_keys, r->item, r->n); /* see dataset_build */
+        /* fastai turns the title column into a pandas category over the whole frame
+         * before Categorify sees the training rows: every title gets an entry. */
+        vocab_build(&ds->items, r->item_keys, r->item, r->n);
     } else {
         int32_t *ti = dataset_train_keys(r, r->item, is_valid, ds->n_train);
         vocab_build(&ds->items, r->item_keys, ti, ds->n_train);
@@ -481,6 +430,19 @@ void dataset_build_take(Dataset *ds, Ratings *r, const uint8_t *is_valid, int it
     dataset_encode_take(ds, r, is_valid, umap, imap);
     free(umap);
     free(imap);
+}
+
+void dataset_build(Dataset *ds, const Ratings *r, const uint8_t *is_valid, int item_by_title)
+{
+    /* A shallow copy that owns copies of the row arrays (the keys are only read). */
+    Ratings rows = *r;
+    rows.user = xmalloc((r->n ? r->n : 1) * sizeof *rows.user);
+    rows.item = xmalloc((r->n ? r->n : 1) * sizeof *rows.item);
+    rows.rating = xmalloc((r->n ? r->n : 1) * sizeof *rows.rating);
+    memcpy(rows.user, r->user, r->n * sizeof *rows.user);
+    memcpy(rows.item, r->item, r->n * sizeof *rows.item);
+    memcpy(rows.rating, r->rating, r->n * sizeof *rows.rating);
+    dataset_build_take(ds, &rows, is_valid, item_by_title);
 }
 
 void dataset_free(Dataset *ds)

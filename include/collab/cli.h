@@ -104,9 +104,9 @@ int cli_data_options(DataOptions *d, const Options *o, Status *st);
 int cli_train_config(TrainConfig *c, const Options *o, Status *st);
 int cli_suggest(LrSuggest *s, const Options *o, Status *st);
 
-/* Collective: rank 0 reads the data named by o (or the embedded default), splits and
- * encodes it; all ranks agree on the outcome and receive the dataset. Returns the
- * agreed status (the message is on every rank). */
+/* Collective: every rank reads its part of the data named by o (or the embedded
+ * default); the ranks split and encode it together and each ends with its shard
+ * (distribute.h). Returns the agreed status (the message is on every rank). */
 int cli_load_dataset(Dataset *ds, const Ctx *ctx, const Options *o, Status *st);
 
 /* Every option of cmd as resolved name/value text, for checkpoints (cli_settings_free). */
