@@ -224,11 +224,27 @@ static float *exchange_serve(Exchange *x, const Model *m, size_t n_req)
     return rows;
 }
 
+/* One rank owns every item: the rows are copied straight from its tables. */
+static void gather_local(float *irows, float *ibias, const Model *m, const int32_t *item,
+                         size_t n, size_t k)
+{
+    for (size_t j = 0; j < n; j++) {
+        memcpy(irows + j * k, m->item_f + (size_t)item[j] * k, k * sizeof(float));
+        if (ibias)
+            ibias[j] = m->item_b ? m->item_b[item[j]] : 0.0f;
+    }
+}
+
 void exchange_gather_items(Exchange *x, float *irows, float *ibias, const Model *m,
                            const int32_t *item, size_t n)
 {
     const double t0 = MPI_Wtime();
     const size_t k = x->k, w = k + 1;
+    if (x->ctx->size == 1) {
+        gather_local(irows, ibias, m, item, n, k);
+        x->seconds += MPI_Wtime() - t0;
+        return;
+    }
     size_t u = exchange_unique(x, item, n);
     size_t n_req = exchange_counts(x);
     buf_reserve(&x->srv, n_req * sizeof(int32_t));
@@ -281,11 +297,36 @@ static int cmp_pos(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* One rank owns every item: the gradients are added straight into its rows, in rating
+ * order, which is position order (the batch is sorted by position), as the owner's sort
+ * would give; the items are kept for exchange_zero_item_grads. */
+static void scatter_local(Exchange *x, Model *m, const float *g_irows, const float *g_ibias,
+                          const int32_t *item, size_t n)
+{
+    const size_t k = x->k;
+    int64_t *rec = buf_reserve(&x->rec_in, n * 2 * sizeof(int64_t));
+    for (size_t j = 0; j < n; j++) {
+        float *dst = m->g_item_f + (size_t)item[j] * k;
+        const float *src = g_irows + j * k;
+        for (size_t c = 0; c < k; c++)
+            dst[c] += src[c];
+        if (m->g_item_b)
+            m->g_item_b[item[j]] += g_ibias[j];
+        rec[2 * j + 1] = item[j];
+    }
+    x->last_got = n;
+}
+
 void exchange_scatter_item_grads(Exchange *x, Model *m, const float *g_irows, const float *g_ibias,
                                  const int32_t *item, const int64_t *pos, size_t n)
 {
     const double t0 = MPI_Wtime();
     const size_t k = x->k, w = k + 1, lo = layout_item_lo(x->layout, x->ctx->rank);
+    if (x->ctx->size == 1) {
+        scatter_local(x, m, g_irows, g_ibias, item, n);
+        x->seconds += MPI_Wtime() - t0;
+        return;
+    }
     exchange_pack_grads(x, g_irows, g_ibias, item, pos, n);
     size_t got = exchange_counts(x);
     int64_t *rec = buf_reserve(&x->rec_in, got * 2 * sizeof(int64_t));
