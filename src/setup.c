@@ -148,9 +148,12 @@ static int optim_config(TrainConfig *c, const Options *o, Status *st)
     if (kind < 0 || sched < 0)
         return st->code;
     if (check_in(o->lr, 1e-12, 1e3, "lr", st) || check_in(o->wd, 0, 1e3, "wd", st) ||
-        check_in(o->mom, 0, 0.9999, "mom", st) || check_in(o->sqr_mom, 0, 0.9999, "sqr-mom", st) ||
-        check_in(o->eps, 1e-30, 1, "eps", st) || check_in(o->pct_start, 0.001, 0.999, "pct-start", st) ||
-        check_in(o->div, 1e-6, 1e12, "div", st) || check_in(o->div_final, 1e-6, 1e12, "div-final", st))
+        check_in(o->mom, 0, 0.9999, "mom", st) ||
+        check_in(o->sqr_mom, 0, 0.9999, "sqr-mom", st) ||
+        check_in(o->eps, 1e-30, 1, "eps", st) ||
+        check_in(o->pct_start, 0.001, 0.999, "pct-start", st) ||
+        check_in(o->div, 1e-6, 1e12, "div", st) ||
+        check_in(o->div_final, 1e-6, 1e12, "div-final", st))
         return st->code;
     c->optim = (OptimConfig){kind ? OPTIM_SGD : OPTIM_ADAM, o->wd, o->sqr_mom, o->eps};
     c->sched = (Schedule){sched ? SCHED_CONSTANT : SCHED_ONE_CYCLE, o->lr, o->div, o->div_final,
@@ -279,7 +282,7 @@ void cli_print_settings(const Command *cmd, const Options *o, const Dataset *ds)
                    !strcmp(s->name, "data") && !o->data ? " (embedded default)" : "");
         }
     if (ds)
-        printf("  %-15s train %zu, valid %zu, users %zu, items %zu (with #na#)\n", "rows",
+        printf("  %-18s train %zu, valid %zu, users %zu, items %zu (with #na#)\n", "rows",
                ds->n_train_total, ds->n_valid_total, ds->users.n, ds->items.n);
     fflush(stdout);
 }
