@@ -75,15 +75,46 @@ static float sigmoidf(float z)
     return 1.0f / (1.0f + expf(-z));
 }
 
+/* Four ratings' dot products at once: each is dot_k's sequential sum (the same bits),
+ * but four independent chains keep the adder busy where one chain waits on latency. */
+static void dot_k4(float *out, const float *const a[4], const float *const b[4], size_t k)
+{
+    float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
+    for (size_t c = 0; c < k; c++) {
+        s0 += a[0][c] * b[0][c];
+        s1 += a[1][c] * b[1][c];
+        s2 += a[2][c] * b[2][c];
+        s3 += a[3][c] * b[3][c];
+    }
+    out[0] = s0, out[1] = s1, out[2] = s2, out[3] = s3;
+}
+
+/* z[j] = <user_f[urow[j]], irows[j]> for the n ratings. */
+static void dots(float *z, const Model *m, const int32_t *urow, const float *irows, size_t n)
+{
+    const size_t k = m->spec.k;
+    size_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        const float *a[4], *b[4];
+        for (int q = 0; q < 4; q++) {
+            a[q] = m->user_f + (size_t)urow[j + q] * k;
+            b[q] = irows + (j + q) * k;
+        }
+        dot_k4(z + j, a, b, k);
+    }
+    for (; j < n; j++)
+        z[j] = dot_k(m->user_f + (size_t)urow[j] * k, irows + j * k, k);
+}
+
 void model_forward(float *pred, float *z, const Model *m, const int32_t *urow, const float *irows,
                    const float *ibias, size_t n)
 {
     const ModelSpec *s = &m->spec;
-    const size_t k = s->k;
     const float span = s->y_hi - s->y_lo;
+    dots(z, m, urow, irows, n);
     for (size_t j = 0; j < n; j++) {
         const size_t u = (size_t)urow[j];
-        float zj = dot_k(m->user_f + u * k, irows + j * k, k);
+        float zj = z[j];
         if (m->user_b)
             zj = zj + (m->user_b[u] + ibias[j]); /* torch: res += (b_u + b_i) */
         z[j] = zj;
