@@ -182,18 +182,20 @@ int metrics_file_append(MetricsFile *m, const EpochRow *r, Status *st)
 {
     if (m->table < 0)
         return STATUS_OK;
-    MetricsRow row = {r->epoch,
-                      r->train_loss,
-                      r->valid_loss,
-                      sqrt(r->valid_loss),
-                      r->valid_mae,
-                      r->lr,
-                      r->mom,
-                      r->seconds,
-                      r->exchange_seconds,
-                      r->exchange_bytes,
-                      r->exchange_messages,
-                      r->imbalance};
+    MetricsRow row;
+    memset(&row, 0, sizeof row); /* the padding after epoch goes to the file too */
+    row.epoch = r->epoch;
+    row.train_loss = r->train_loss;
+    row.valid_loss = r->valid_loss;
+    row.rmse = sqrt(r->valid_loss);
+    row.mae = r->valid_mae;
+    row.lr = r->lr;
+    row.mom = r->mom;
+    row.seconds = r->seconds;
+    row.exchange_seconds = r->exchange_seconds;
+    row.bytes_exchanged = r->exchange_bytes;
+    row.messages = r->exchange_messages;
+    row.imbalance = r->imbalance;
     if (table_append(m->table, &row, 1) < 0)
         return status_set(st, STATUS_DATA,
                           "%s: cannot append the metrics of epoch %d (disk "
