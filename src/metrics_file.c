@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "collab/checkpoint.h"
+
 /* One row of the "epochs" table as stored. */
 typedef struct MetricsRow {
     int32_t epoch;
@@ -225,17 +227,6 @@ static herr_t write_vector(hid_t g, const char *name, const double *v, size_t n)
     return rc;
 }
 
-static herr_t write_scalar(hid_t g, const char *name, hid_t type, const void *v)
-{
-    hid_t space = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(g, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t rc = a < 0 ? -1 : H5Awrite(a, type, v);
-    if (a >= 0)
-        H5Aclose(a);
-    H5Sclose(space);
-    return rc;
-}
-
 int metrics_file_lr_find(const char *path, const double *lrs, const double *losses, size_t n,
                          const char *method, double suggestion, int interrupted, Status *st)
 {
@@ -248,16 +239,12 @@ int metrics_file_lr_find(const char *path, const double *lrs, const double *loss
     if (H5Lexists(f, "lr_find", H5P_DEFAULT) > 0)
         H5Ldelete(f, "lr_find", H5P_DEFAULT); /* the newest sweep replaces the last */
     hid_t g = H5Gcreate2(f, "lr_find", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    hid_t str = H5Tcopy(H5T_C_S1);
-    H5Tset_size(str, strlen(method) + 1);
-    int32_t stopped = interrupted;
     herr_t rc = g < 0 ? -1 : 0;
     if (rc == 0)
         rc = write_vector(g, "lr", lrs, n) | write_vector(g, "loss", losses, n) |
-             write_scalar(g, "suggestion", H5T_NATIVE_DOUBLE, &suggestion) |
-             write_scalar(g, "method", str, method) |
-             write_scalar(g, "interrupted", H5T_NATIVE_INT32, &stopped);
-    H5Tclose(str);
+             ckpt_attr_write_f64(g, "suggestion", suggestion) |
+             ckpt_attr_write_str(g, "method", method) |
+             ckpt_attr_write_i64(g, "interrupted", interrupted);
     if (g >= 0)
         H5Gclose(g);
     if (H5Fclose(f) < 0 || rc < 0)
