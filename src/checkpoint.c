@@ -38,7 +38,12 @@ static uint64_t table_checksum(const CkptTable *t)
 {
     uint64_t sum = 0;
     const size_t n = t->rows * t->width;
-    for (size_t e = 0; e < n; e++) {
+    for (size_t e = 0; e < n && t->elem == CKPT_F64; e++) {
+        uint64_t bits;
+        memcpy(&bits, &t->data_f64[e], sizeof bits);
+        sum += rng_hash(0xc4ed, t->row0 * t->width + e, bits, t->width);
+    }
+    for (size_t e = 0; e < n && t->elem == CKPT_F32; e++) {
         uint32_t bits;
         memcpy(&bits, &t->data[e], sizeof bits);
         sum += rng_hash(0xc4ec, t->row0 * t->width + e, bits, t->width);
@@ -179,10 +184,14 @@ static int write_table(hid_t file, hid_t dxpl, const CkptTable *t, const Ctx *ct
 {
     hid_t fs = table_space(t), lcpl = link_props(), ds = -1, ms = -1;
     uint64_t sum = sum_over_ranks(table_checksum(t), ctx);
-    H5_OK(ds = H5Dcreate2(file, t->name, H5T_IEEE_F32LE, fs, lcpl, H5P_DEFAULT, H5P_DEFAULT),
+    const int f64 = t->elem == CKPT_F64;
+    H5_OK(ds = H5Dcreate2(file, t->name, f64 ? H5T_IEEE_F64LE : H5T_IEEE_F32LE, fs, lcpl,
+                          H5P_DEFAULT, H5P_DEFAULT),
           t->name);
     ms = table_select(fs, t);
-    H5_OK(H5Dwrite(ds, H5T_NATIVE_FLOAT, ms, fs, dxpl, t->data), t->name);
+    H5_OK(H5Dwrite(ds, f64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT, ms, fs, dxpl,
+                   f64 ? (const void *)t->data_f64 : (const void *)t->data),
+          t->name);
     H5_OK(attr_write_u64(ds, "checksum", sum), t->name);
 fail:
     if (ms >= 0)
@@ -251,7 +260,8 @@ static int write_attrs(hid_t file, const CkptContent *c, const Ctx *ctx, const c
               attr_write_i64(g, "iter", p->iter) | attr_write_i64(g, "opt_step", p->opt_step) |
               attr_write_f64(g, "smooth_val", p->smooth_val) |
               attr_write_i64(g, "smooth_count", p->smooth_count) |
-              attr_write_i64(g, "epochs", p->epochs),
+              attr_write_i64(g, "epochs", p->epochs) |
+              attr_write_f64(g, "decay_prod", p->decay_prod),
           "progress attributes");
     H5Gclose(g);
     H5_OK(g = H5Gcreate2(file, "data", lcpl, H5P_DEFAULT, H5P_DEFAULT), "data group");
@@ -366,7 +376,9 @@ static int check_dataset(hid_t file, const char *name, H5T_class_t cls, size_t s
         status_set(st, STATUS_DATA, "%s: dataset '%s' cannot be opened (corrupted?)", path, name);
     else if (H5Tget_class(t) != cls || (size && H5Tget_size(t) != size))
         status_set(st, STATUS_DATA, "%s: dataset '%s' has the wrong type (expected %s)", path,
-                   name, cls == H5T_FLOAT ? "32-bit float" : "fixed-length string");
+                   name, cls != H5T_FLOAT ? "fixed-length string"
+                         : size == 8     ? "64-bit float"
+                                         : "32-bit float");
     else if (nd != rank || got[0] != dims[0] || (rank == 2 && got[1] != dims[1]))
         status_set(st, STATUS_DATA, "%s: dataset '%s' has shape (%llu%s%llu), expected "
                    "(%llu%s%llu)", path, name, (unsigned long long)got[0], nd == 2 ? ", " : "",
@@ -438,6 +450,9 @@ static int check_progress(hid_t file, CkptProgress *p, const char *path, Status 
           attr_read_num(g, "smooth_val", H5T_NATIVE_DOUBLE, H5T_FLOAT, &p->smooth_val) ||
           attr_read_num(g, "smooth_count", H5T_NATIVE_INT64, H5T_INTEGER, &p->smooth_count) ||
           attr_read_num(g, "epochs", H5T_NATIVE_INT64, H5T_INTEGER, &p->epochs);
+    /* Absent before the sparse optimizers: such files hold no pending decay. */
+    if (!bad && attr_read_num(g, "decay_prod", H5T_NATIVE_DOUBLE, H5T_FLOAT, &p->decay_prod))
+        p->decay_prod = 1.0;
     if (g >= 0)
         H5Gclose(g);
     if (bad || p->epoch < 0 || p->batch < 0 || p->iter < 0 || p->opt_step < 0)
@@ -499,7 +514,8 @@ static int check_tables(hid_t file, const CkptContent *c, uint64_t *sums, const 
     for (size_t i = 0; i < c->n_tables && st->code == STATUS_OK; i++) {
         const CkptTable *t = &c->tables[i];
         hsize_t dims[2] = {t->total, t->width};
-        if (check_dataset(file, t->name, H5T_FLOAT, 4, t->width == 1 ? 1 : 2, dims, path, st))
+        const size_t size = t->elem == CKPT_F64 ? 8 : 4;
+        if (check_dataset(file, t->name, H5T_FLOAT, size, t->width == 1 ? 1 : 2, dims, path, st))
             break;
         hid_t ds = H5Dopen2(file, t->name, H5P_DEFAULT);
         if (attr_read_num(ds, "checksum", H5T_NATIVE_UINT64, H5T_INTEGER, &sums[i]))
@@ -548,7 +564,9 @@ static int read_tables(const char *path, const Ctx *ctx, CkptContent *c, const u
         const CkptTable *t = &c->tables[i];
         hid_t ds = H5Dopen2(file, t->name, H5P_DEFAULT), fs = H5Dget_space(ds);
         hid_t ms = table_select(fs, t);
-        herr_t rc = H5Dread(ds, H5T_NATIVE_FLOAT, ms, fs, dxpl, t->data);
+        const int f64 = t->elem == CKPT_F64;
+        herr_t rc = H5Dread(ds, f64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT, ms, fs, dxpl,
+                            f64 ? (void *)t->data_f64 : (void *)t->data);
         H5Sclose(ms);
         H5Sclose(fs);
         H5Dclose(ds);

@@ -352,10 +352,11 @@ int modelfile_read_rows(const ModelFile *mf, Model *m, size_t user_lo, size_t it
 {
     const size_t k = mf->spec.k;
     const size_t nu = mf->data.n_users, ni = mf->data.n_items;
-    CkptTable t[MF_TABLES] = {{TABLE_NAMES[MF_USER_F], m->user_f, m->n_users, user_lo, nu, k},
-                              {TABLE_NAMES[MF_USER_B], m->user_b, m->n_users, user_lo, nu, 1},
-                              {TABLE_NAMES[MF_ITEM_F], m->item_f, m->n_items, item_lo, ni, k},
-                              {TABLE_NAMES[MF_ITEM_B], m->item_b, m->n_items, item_lo, ni, 1}};
+    CkptTable t[MF_TABLES] = {
+        {TABLE_NAMES[MF_USER_F], m->user_f, m->n_users, user_lo, nu, k, NULL, CKPT_F32},
+        {TABLE_NAMES[MF_USER_B], m->user_b, m->n_users, user_lo, nu, 1, NULL, CKPT_F32},
+        {TABLE_NAMES[MF_ITEM_F], m->item_f, m->n_items, item_lo, ni, k, NULL, CKPT_F32},
+        {TABLE_NAMES[MF_ITEM_B], m->item_b, m->n_items, item_lo, ni, 1, NULL, CKPT_F32}};
     CkptTable use[MF_TABLES];
     uint64_t sums[MF_TABLES];
     size_t n = 0;

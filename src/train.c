@@ -305,7 +305,8 @@ void trainer_progress(const Trainer *t, int epoch, size_t batch, CkptProgress *p
                         .opt_step = t->opt.step,
                         .smooth_val = t->smooth.val,
                         .smooth_count = t->smooth.count,
-                        .epochs = t->cfg.epochs};
+                        .epochs = t->cfg.epochs,
+                        .decay_prod = 1.0};
 }
 
 void trainer_resume(Trainer *t, const CkptProgress *p)
@@ -345,7 +346,8 @@ size_t trainer_tables(Trainer *t, CkptTable *tables, int with_optimizer)
         const size_t width[4] = {k, 1, k, 1};
         for (int i = 0; i < 4; i++)
             if (at[i])
-                tables[n++] = (CkptTable){names[s][i], at[i], rows[i], row0[i], total[i], width[i]};
+                tables[n++] = (CkptTable){names[s][i], at[i], rows[i], row0[i], total[i], width[i],
+                                          NULL, CKPT_F32};
     }
     return n;
 }

@@ -22,11 +22,17 @@
 
 enum { CKPT_FORMAT_VERSION = 1 };
 
+/* Element type of a table: float32 (every model table), or float64 (optimizer state that
+ * must round-trip exactly, such as the sparse optimizers' per-row decay products). */
+typedef enum CkptElem { CKPT_F32 = 0, CKPT_F64 = 1 } CkptElem;
+
 /* One distributed table: this rank holds rows [row0, row0 + rows) of total rows. */
 typedef struct CkptTable {
     const char *name;     /* dataset path, e.g. "model/user_factors" */
-    float *data;          /* (rows, width) this rank's rows */
+    float *data;          /* (rows, width) this rank's rows (CKPT_F32) */
     size_t rows, row0, total, width;
+    double *data_f64;     /* (rows, width) this rank's rows (CKPT_F64; data is NULL) */
+    CkptElem elem;        /* CKPT_F32 when left zero */
 } CkptTable;
 
 /* Where training stands. */
@@ -39,6 +45,7 @@ typedef struct CkptProgress {
     double smooth_val;    /* recorder's smoothed-loss state */
     int64_t smooth_count;
     int64_t epochs;       /* epochs the run was asked for */
+    double decay_prod;    /* sparse optimizers' running decay product (1 when absent) */
 } CkptProgress;
 
 /* What identifies the data: sizes and an order-free fingerprint of every rating. */
