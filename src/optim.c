@@ -1,4 +1,5 @@
-/* optim.c - fastai's Adam and SGD with decoupled weight decay, one flat loop each.
+/* optim.c - fastai's Adam and SGD with decoupled weight decay, one flat loop each, and
+ * the sparse kinds (lazy Adam, row-wise Adagrad) that update only the rows a batch touched.
  *
  * Dense Adam over every parameter is most of the seed workload's time, so the loops are
  * written to vectorise: each is compiled for AVX-512, AVX2 and baseline x86-64 and the
@@ -25,24 +26,68 @@ void optim_init(Optim *o, const OptimConfig *cfg, size_t n)
     memset(o, 0, sizeof *o);
     o->cfg = *cfg;
     o->n = n;
-    o->m = xcalloc(n, sizeof(float));
-    if (cfg->kind == OPTIM_ADAM)
+    if (cfg->kind != OPTIM_ADAGRAD)
+        o->m = xcalloc(n, sizeof(float));
+    if (cfg->kind == OPTIM_ADAM || cfg->kind == OPTIM_SPARSE_ADAM)
         o->v = xcalloc(n, sizeof(float));
+    o->decay_prod = o->decay_prev = 1.0;
+}
+
+int optim_is_sparse(OptimKind kind)
+{
+    return kind == OPTIM_SPARSE_ADAM || kind == OPTIM_ADAGRAD;
+}
+
+void optim_set_groups(Optim *o, const OptimGroup *groups, size_t n)
+{
+    if (!optim_is_sparse(o->cfg.kind))
+        return;
+    if (n > OPTIM_MAX_GROUPS)
+        check_fail(__FILE__, __LINE__, "optim_set_groups: %zu groups", n);
+    o->n_groups = n;
+    for (size_t gi = 0; gi < n; gi++) {
+        const size_t rows = groups[gi].rows ? groups[gi].rows : 1;
+        o->group[gi] = groups[gi];
+        o->decay_at[gi] = xmalloc(rows * sizeof(double));
+        for (size_t r = 0; r < rows; r++)
+            o->decay_at[gi][r] = 1.0;
+        o->stamp[gi] = xcalloc(rows, sizeof(int64_t));
+        for (int i = 0; i < 2 && o->cfg.kind == OPTIM_ADAGRAD; i++)
+            if (groups[gi].width[i])
+                o->acc[gi][i] = xcalloc(rows, sizeof(float));
+    }
 }
 
 void optim_free(Optim *o)
 {
     free(o->m);
     free(o->v);
+    for (size_t gi = 0; gi < OPTIM_MAX_GROUPS; gi++) {
+        free(o->decay_at[gi]);
+        free(o->stamp[gi]);
+        free(o->acc[gi][0]);
+        free(o->acc[gi][1]);
+    }
     memset(o, 0, sizeof *o);
 }
 
 void optim_reset(Optim *o)
 {
-    memset(o->m, 0, o->n * sizeof(float));
+    if (o->m)
+        memset(o->m, 0, o->n * sizeof(float));
     if (o->v)
         memset(o->v, 0, o->n * sizeof(float));
     o->step = 0;
+    /* Pending decay is dropped with the rest: the caller restores or replaces p. */
+    for (size_t gi = 0; gi < o->n_groups; gi++) {
+        for (size_t r = 0; r < o->group[gi].rows; r++)
+            o->decay_at[gi][r] = 1.0;
+        memset(o->stamp[gi], 0, o->group[gi].rows * sizeof(int64_t));
+        for (int i = 0; i < 2; i++)
+            if (o->acc[gi][i])
+                memset(o->acc[gi][i], 0, o->group[gi].rows * sizeof(float));
+    }
+    o->decay_prod = o->decay_prev = 1.0;
 }
 
 /* Scalars of one Adam step, computed in double like fastai's Python, applied in float. */
@@ -79,21 +124,16 @@ static void sgd_kernel(float *restrict p, const float *restrict g, float *restri
     }
 }
 
-void optim_step(Optim *o, float *p, const float *g, double lr, double mom)
+/* The scalars of optim_step's Adam, for the current step. */
+static AdamScalars adam_scalars(const Optim *o, double lr, double mom)
 {
     const OptimConfig *c = &o->cfg;
-    o->step++;
-    const float decay = (float)(1.0 - lr * c->wd);
-    if (c->kind == OPTIM_SGD) {
-        sgd_kernel(p, g, o->m, o->n, decay, (float)mom, (float)(-lr), mom != 0.0);
-        return;
-    }
     /* fastai's debias(mom, 1-mom, step) = (1-mom) (1 - mom^step) / (1-mom). */
     const double t = (double)o->step;
     const double debias1 = (1.0 - mom) * (1.0 - pow(mom, t)) / (1.0 - mom);
     const double debias2 = (1.0 - c->sqr_mom) * (1.0 - pow(c->sqr_mom, t)) / (1.0 - c->sqr_mom);
-    AdamScalars s = {
-        .decay = decay,
+    return (AdamScalars){
+        .decay = (float)(1.0 - lr * c->wd),
         .mom = (float)mom,
         .one_minus_mom = (float)(1.0 - mom),
         .sqr_mom = (float)c->sqr_mom,
@@ -102,5 +142,100 @@ void optim_step(Optim *o, float *p, const float *g, double lr, double mom)
         .step_size = (float)(-lr / debias1),
         .eps = (float)c->eps,
     };
-    adam_kernel(p, g, o->m, o->v, o->n, s);
+}
+
+void optim_step(Optim *o, float *p, const float *g, double lr, double mom)
+{
+    const OptimConfig *c = &o->cfg;
+    if (optim_is_sparse(c->kind))
+        check_fail(__FILE__, __LINE__, "optim_step: a sparse optimizer takes optim_step_rows");
+    o->step++;
+    if (c->kind == OPTIM_SGD) {
+        const float decay = (float)(1.0 - lr * c->wd);
+        sgd_kernel(p, g, o->m, o->n, decay, (float)mom, (float)(-lr), mom != 0.0);
+        return;
+    }
+    adam_kernel(p, g, o->m, o->v, o->n, adam_scalars(o, lr, mom));
+}
+
+/* ------------------------------------------------------------------ sparse kinds */
+
+/* Scales row r of every table of group g by f (the decay of the steps the row skipped). */
+static void row_scale(float *p, const OptimGroup *g, size_t r, float f)
+{
+    for (int i = 0; i < 2; i++) {
+        float *x = p + g->off[i] + r * g->width[i];
+        for (size_t j = 0; j < g->width[i]; j++)
+            x[j] *= f;
+    }
+}
+
+void optim_sync(Optim *o, float *p)
+{
+    for (size_t gi = 0; gi < o->n_groups; gi++) {
+        const OptimGroup *g = &o->group[gi];
+        double *at = o->decay_at[gi];
+        for (size_t r = 0; r < g->rows; r++) {
+            if (at[r] != o->decay_prod)
+                row_scale(p, g, r, (float)(o->decay_prod / at[r]));
+            at[r] = 1.0; /* every row is current: P restarts at 1 (only ratios matter) */
+        }
+    }
+    o->decay_prod = o->decay_prev = 1.0;
+}
+
+void optim_begin_step(Optim *o, float *p, double lr)
+{
+    if (!optim_is_sparse(o->cfg.kind))
+        return;
+    /* P falls by (1 - lr*wd) per step; restart it long before a double would underflow.
+     * The test reads only P, so a resumed run restarts at the same step. */
+    if (fabs(o->decay_prod) < 0x1p-800)
+        optim_sync(o, p);
+    o->step++;
+    o->decay_prev = o->decay_prod;
+    o->decay_prod *= 1.0 - lr * o->cfg.wd;
+}
+
+/* Row-wise Adagrad on one table row of width w: one accumulator, the row's mean g^2. */
+static void adagrad_row(float *restrict p, const float *restrict g, float *acc, size_t w,
+                        float decay, float neg_lr, float eps)
+{
+    float s = 0.0f;
+    for (size_t j = 0; j < w; j++)
+        s += g[j] * g[j];
+    const float a = *acc + s / (float)w;
+    *acc = a;
+    const float denom = sqrtf(a) + eps;
+    for (size_t j = 0; j < w; j++)
+        p[j] = p[j] * decay + (neg_lr * g[j]) / denom;
+}
+
+void optim_step_rows(Optim *o, float *p, const float *g, size_t gi, const int32_t *rows,
+                     size_t n, double lr, double mom)
+{
+    const OptimGroup *gr = &o->group[gi];
+    double *at = o->decay_at[gi];
+    int64_t *stamp = o->stamp[gi];
+    const int adam = o->cfg.kind == OPTIM_SPARSE_ADAM;
+    const AdamScalars s = adam_scalars(o, lr, mom);
+    const float neg_lr = (float)(-lr), eps = (float)o->cfg.eps;
+    for (size_t q = 0; q < n; q++) {
+        const size_t r = (size_t)rows[q];
+        if (stamp[r] == o->step)
+            continue; /* already updated this step */
+        stamp[r] = o->step;
+        if (at[r] != o->decay_prev)
+            row_scale(p, gr, r, (float)(o->decay_prev / at[r]));
+        at[r] = o->decay_prod;
+        for (int i = 0; i < 2; i++) {
+            const size_t w = gr->width[i], off = gr->off[i] + r * w;
+            if (!w)
+                continue;
+            if (adam)
+                adam_kernel(p + off, g + off, o->m + off, o->v + off, w, s);
+            else
+                adagrad_row(p + off, g + off, &o->acc[gi][i][r], w, s.decay, neg_lr, eps);
+        }
+    }
 }

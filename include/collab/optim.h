@@ -11,6 +11,18 @@
  * SGD (fastai.optimizer.SGD): p *= 1 - lr*wd; m = mom*m + g (no dampening); p -= lr*m
  * (plain p -= lr*g when mom = 0).
  *
+ *
+ * Sparse kinds, for tables too large for a dense step (rules in docs/OPTIMIZERS.md): the
+ * flat buffer is cut into row groups (users, items; optim_set_groups), and each step
+ * updates only the rows a batch touched (optim_step_rows).
+ *   sparse Adam: Adam's update on a touched row's elements, debiased with the global step
+ *     count; an untouched row's moments are left as they are (lazy).
+ *   row-wise Adagrad: one accumulator per table row, acc += mean over the row of g^2;
+ *     p = p*(1 - lr*wd) + (-lr*g) / (sqrt(acc) + eps). No momentum.
+ *   Lazy decay: P = prod_i (1 - lr_i*wd) over the steps taken, in double. A row updated at
+ *     step s and next touched at step t first gets p *= float(P[t-1] / P[s]), one
+ *     multiplication for the steps it skipped; optim_sync brings every row up to date.
+ *
  * Scalars are computed in double and applied in float, as PyTorch does with Python
  * scalars on float tensors. No FMA contraction (built with -ffp-contract=off), so the
  * vectorised and scalar paths round identically and results are bit-reproducible. */
@@ -20,13 +32,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum OptimKind { OPTIM_ADAM = 0, OPTIM_SGD = 1 } OptimKind;
+typedef enum OptimKind {
+    OPTIM_ADAM = 0,
+    OPTIM_SGD = 1,
+    OPTIM_SPARSE_ADAM = 2, /* lazy Adam over the touched rows */
+    OPTIM_ADAGRAD = 3      /* row-wise Adagrad over the touched rows */
+} OptimKind;
+
+/* Rows of one group for the sparse kinds: rows entities, each owning row r of up to two
+ * tables of the flat buffer (factors, bias): table i starts at off[i] and has width[i]
+ * floats per row (width 0: no such table). */
+typedef struct OptimGroup {
+    size_t rows;
+    size_t off[2], width[2];
+} OptimGroup;
+
+enum { OPTIM_MAX_GROUPS = 2 };
 
 typedef struct OptimConfig {
     OptimKind kind;
     double wd;      /* decoupled weight decay (fastai default 0.01) */
     double sqr_mom; /* Adam beta2 (0.99) */
-    double eps;     /* Adam eps (1e-5) */
+    double eps;     /* Adam and Adagrad eps (1e-5) */
 } OptimConfig;
 
 typedef struct Optim {
@@ -35,6 +62,14 @@ typedef struct Optim {
     float *m;     /* (n) first moment (Adam) or momentum buffer (SGD) */
     float *v;     /* (n) second moment (Adam), NULL for SGD */
     int64_t step; /* steps taken */
+    /* sparse kinds only (zero otherwise) */
+    size_t n_groups;
+    OptimGroup group[OPTIM_MAX_GROUPS];
+    double *decay_at[OPTIM_MAX_GROUPS]; /* (rows) P when the row was last brought up to date */
+    int64_t *stamp[OPTIM_MAX_GROUPS];   /* (rows) step of the row's last update (not saved) */
+    float *acc[OPTIM_MAX_GROUPS][2];    /* (rows) Adagrad accumulator per row of each table */
+    double decay_prod;                  /* P after the last step (1 after optim_sync) */
+    double decay_prev;                  /* P before the current step */
 } Optim;
 
 /* Allocates zeroed state for n parameters. Local. */
@@ -48,5 +83,26 @@ void optim_reset(Optim *o);
  * (a batch touches few rows, and not storing g in this loop makes it a third faster).
  * Local. */
 void optim_step(Optim *o, float *p, const float *g, double lr, double mom);
+
+/* 1 for the kinds that update touched rows only. */
+int optim_is_sparse(OptimKind kind);
+
+/* Sparse kinds: cuts the flat buffer into n row groups and allocates their per-row state
+ * (moments stay flat, as for Adam). No-op for the dense kinds. Local. */
+void optim_set_groups(Optim *o, const OptimGroup *groups, size_t n);
+
+/* Sparse kinds: begins a step at learning rate lr (step count, P). When P has shrunk
+ * below 2^-800 every row of p is first brought up to date (optim_sync). Local. */
+void optim_begin_step(Optim *o, float *p, double lr);
+
+/* Sparse kinds: updates the rows rows[0..n) of group gi (repeats allowed: a row is updated
+ * once per step) from g, after applying their skipped decay. optim_begin_step first.
+ * Local. */
+void optim_step_rows(Optim *o, float *p, const float *g, size_t gi, const int32_t *rows,
+                     size_t n, double lr, double mom);
+
+/* Sparse kinds: applies every row's pending decay to p and restarts P at 1, so p is the
+ * model as a dense decay would have left it (up to rounding). No-op for dense kinds. */
+void optim_sync(Optim *o, float *p);
 
 #endif
