@@ -60,7 +60,10 @@ const OptSpec CLI_TRAIN_OPTS[] = {
     OPT("lr", OPT_DOUBLE, lr, "LR", "maximum learning rate", "5e-3"),
     OPT("wd", OPT_DOUBLE, wd, "WD", "decoupled weight decay (fastai's default)", "0.01"),
     OPT_BS,
-    OPT("opt", OPT_STR, opt, "NAME", "optimizer: adam or sgd (with momentum)", "adam"),
+    OPT("opt", OPT_STR, opt, "NAME",
+        "optimizer: adam, sgd (with momentum), sparse-adam (lazy: touched rows only) or "
+        "adagrad (row-wise, touched rows only)",
+        "adam"),
     OPT("schedule", OPT_STR, schedule, "S", "one-cycle or constant", "one-cycle"),
     OPT("mom", OPT_DOUBLE, mom, "M",
         "momentum for the constant schedule (Adam beta1 / SGD momentum)", "0.9"),
@@ -68,7 +71,7 @@ const OptSpec CLI_TRAIN_OPTS[] = {
     OPT("div", OPT_DOUBLE, div, "D", "one-cycle start lr = lr/D", "25"),
     OPT("div-final", OPT_DOUBLE, div_final, "D", "one-cycle final lr = lr/D", "1e5"),
     OPT("sqr-mom", OPT_DOUBLE, sqr_mom, "B2", "Adam beta2", "0.99"),
-    OPT("eps", OPT_DOUBLE, eps, "E", "Adam epsilon", "1e-5"),
+    OPT("eps", OPT_DOUBLE, eps, "E", "Adam and Adagrad epsilon", "1e-5"),
     OPT_END,
 };
 

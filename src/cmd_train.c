@@ -98,7 +98,7 @@ static double file_mb(const char *path)
 
 static int run_checkpoint(TrainRun *run, Trainer *t, int epoch, size_t batch)
 {
-    CkptTable tables[12];
+    CkptTable tables[TRAINER_MAX_TABLES];
     CkptContent c;
     Status st;
     char path[4096];
@@ -188,7 +188,7 @@ static int run_resume(TrainRun *run, Trainer *t)
     } else {
         snprintf(path, sizeof path, "%s", o->resume);
     }
-    CkptTable tables[12];
+    CkptTable tables[TRAINER_MAX_TABLES];
     CkptContent c;
     Status st;
     status_clear(&st);
@@ -236,7 +236,7 @@ static int run_outputs(TrainRun *run, Trainer *t)
     Status st;
     status_clear(&st);
     if (run->o->output) {
-        CkptTable tables[12];
+        CkptTable tables[TRAINER_MAX_TABLES];
         CkptContent c;
         run_content(&c, tables, t, run, 0, t->cfg.epochs, 0);
         if (ckpt_write(run->o->output, run->ctx, &c, &st))

@@ -356,6 +356,15 @@ void exchange_scatter_item_grads(Exchange *x, Model *m, const float *g_irows, co
     x->seconds += MPI_Wtime() - t0;
 }
 
+size_t exchange_touched_item_rows(const Exchange *x, int32_t *rows)
+{
+    const int64_t lo = (int64_t)layout_item_lo(x->layout, x->ctx->rank);
+    const int64_t *rec = x->rec_in.p;
+    for (size_t r = 0; r < x->last_got; r++)
+        rows[r] = (int32_t)(rec[2 * r + 1] - lo);
+    return x->last_got;
+}
+
 void exchange_zero_item_grads(Exchange *x, Model *m)
 {
     const size_t k = x->k, lo = layout_item_lo(x->layout, x->ctx->rank);

@@ -141,7 +141,8 @@ static int check_in(double v, double lo, double hi, const char *opt, Status *st)
 
 static int optim_config(TrainConfig *c, const Options *o, Status *st)
 {
-    static const char *const opts[] = {"adam", "sgd", NULL};
+    /* In OptimKind order. */
+    static const char *const opts[] = {"adam", "sgd", "sparse-adam", "adagrad", NULL};
     static const char *const scheds[] = {"one-cycle", "constant", NULL};
     int kind = parse_choice(o->opt, opts, "opt", st);
     int sched = parse_choice(o->schedule, scheds, "schedule", st);
@@ -155,7 +156,7 @@ static int optim_config(TrainConfig *c, const Options *o, Status *st)
         check_in(o->div, 1e-6, 1e12, "div", st) ||
         check_in(o->div_final, 1e-6, 1e12, "div-final", st))
         return st->code;
-    c->optim = (OptimConfig){kind ? OPTIM_SGD : OPTIM_ADAM, o->wd, o->sqr_mom, o->eps};
+    c->optim = (OptimConfig){(OptimKind)kind, o->wd, o->sqr_mom, o->eps};
     c->sched = (Schedule){sched ? SCHED_CONSTANT : SCHED_ONE_CYCLE, o->lr, o->div, o->div_final,
                           o->pct_start, {0.95, 0.85, 0.95}, 0};
     if (sched)

@@ -32,6 +32,22 @@ static void trainer_alloc_workspace(Trainer *t)
     t->g_irows = xmalloc(t->cap * k * sizeof(float));
     t->ibias = xmalloc(t->cap * sizeof(float));
     t->g_ibias = xmalloc(t->cap * sizeof(float));
+    t->touched = xmalloc(t->cap * sizeof(int32_t));
+}
+
+/* The sparse optimizers' row groups: users (factors, bias), then items. */
+static void trainer_optim_groups(Trainer *t)
+{
+    const Model *m = &t->model;
+    const size_t k = m->spec.k, has_b = m->user_b != NULL;
+    const OptimGroup g[2] = {
+        {m->n_users,
+         {(size_t)(m->user_f - m->params), has_b ? (size_t)(m->user_b - m->params) : 0},
+         {k, has_b}},
+        {m->n_items,
+         {(size_t)(m->item_f - m->params), has_b ? (size_t)(m->item_b - m->params) : 0},
+         {k, has_b}}};
+    optim_set_groups(&t->opt, g, 2);
 }
 
 void trainer_init(Trainer *t, const Ctx *ctx, const Dataset *ds, const TrainConfig *cfg)
@@ -49,6 +65,7 @@ void trainer_init(Trainer *t, const Ctx *ctx, const Dataset *ds, const TrainConf
     model_init_params(&t->model, cfg->seed, (int64_t)t->user_lo,
                       (int64_t)layout_item_lo(l, ctx->rank));
     optim_init(&t->opt, &cfg->optim, t->model.n_params);
+    trainer_optim_groups(t);
     exchange_init(&t->x, ctx, l, cfg->model.k);
     const size_t n = ds->n_train ? ds->n_train : 1;
     t->order = xmalloc(n * sizeof(uint32_t));
@@ -69,7 +86,7 @@ void trainer_free(Trainer *t)
     exchange_free(&t->x);
     void *bufs[] = {t->order, t->order_pos, t->batch_start, t->b_user, t->b_item,
                     t->b_pos, t->b_y,       t->pred,        t->z,      t->dpred,
-                    t->irows, t->g_irows,   t->ibias,       t->g_ibias};
+                    t->irows, t->g_irows,   t->ibias,       t->g_ibias, t->touched};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         free(bufs[i]);
     memset(t, 0, sizeof *t);
@@ -194,7 +211,15 @@ double trainer_step(Trainer *t, size_t b, double lr, double mom)
     model_backward(m, t->g_irows, t->g_ibias, t->dpred, t->pred, t->z, t->b_user, t->irows, n);
     exchange_scatter_item_grads(&t->x, m, t->g_irows, t->g_ibias, t->b_item, t->b_pos, n);
     const double t0 = MPI_Wtime();
-    optim_step(&t->opt, m->params, m->grads, lr, mom);
+    if (optim_is_sparse(t->opt.cfg.kind)) {
+        /* The rows touched: the same users and items at any number of ranks. */
+        optim_begin_step(&t->opt, m->params, lr);
+        optim_step_rows(&t->opt, m->params, m->grads, 0, t->b_user, n, lr, mom);
+        const size_t ni = exchange_touched_item_rows(&t->x, t->touched);
+        optim_step_rows(&t->opt, m->params, m->grads, 1, t->touched, ni, lr, mom);
+    } else {
+        optim_step(&t->opt, m->params, m->grads, lr, mom);
+    }
     model_zero_user_grads(m, t->b_user, n); /* zero_grad: only the rows written */
     exchange_zero_item_grads(&t->x, m);
     t->update_seconds += MPI_Wtime() - t0;
@@ -204,9 +229,15 @@ double trainer_step(Trainer *t, size_t b, double lr, double mom)
     return exact_value(&loss) / (double)t->cfg.bs;
 }
 
+void trainer_sync(Trainer *t)
+{
+    optim_sync(&t->opt, t->model.params);
+}
+
 double trainer_validate(Trainer *t, double *mae)
 {
     const Dataset *ds = t->ds;
+    trainer_sync(t);
     ExactSum sums[2] = {{0}, {0}};
     for (size_t round = 0; round < t->valid_rounds; round++) {
         trainer_agree(t, NULL, 0); /* a signal stops validation at a chunk boundary too */
@@ -294,6 +325,7 @@ int trainer_fit(Trainer *t, const FitHooks *h)
         if (h && h->on_boundary && h->on_boundary(t, e + 1, 0, 1, h->arg))
             return 1;
     }
+    trainer_sync(t);
     return 0;
 }
 
@@ -306,7 +338,7 @@ void trainer_progress(const Trainer *t, int epoch, size_t batch, CkptProgress *p
                         .smooth_val = t->smooth.val,
                         .smooth_count = t->smooth.count,
                         .epochs = t->cfg.epochs,
-                        .decay_prod = 1.0};
+                        .decay_prod = t->opt.decay_prod};
 }
 
 void trainer_resume(Trainer *t, const CkptProgress *p)
@@ -317,6 +349,30 @@ void trainer_resume(Trainer *t, const CkptProgress *p)
     t->opt.step = p->opt_step;
     t->smooth.val = p->smooth_val;
     t->smooth.count = p->smooth_count;
+    t->opt.decay_prod = t->opt.decay_prev = p->decay_prod;
+}
+
+/* The sparse optimizers' per-row state: Adagrad's accumulators, the decay products. */
+static size_t trainer_sparse_tables(Trainer *t, CkptTable *tables)
+{
+    static const char *const acc_names[2][2] = {
+        {"optimizer/acc/user_factors", "optimizer/acc/user_bias"},
+        {"optimizer/acc/item_factors", "optimizer/acc/item_bias"}};
+    static const char *const decay_names[2] = {"optimizer/decay/users", "optimizer/decay/items"};
+    const Layout *l = &t->ds->layout;
+    const size_t row0[2] = {t->user_lo, layout_item_lo(l, t->ctx->rank)};
+    const size_t total[2] = {l->n_users, l->n_items};
+    size_t n = 0;
+    for (size_t gi = 0; gi < t->opt.n_groups; gi++) {
+        const size_t rows = t->opt.group[gi].rows;
+        for (int i = 0; i < 2; i++)
+            if (t->opt.acc[gi][i])
+                tables[n++] = (CkptTable){acc_names[gi][i], t->opt.acc[gi][i], rows, row0[gi],
+                                          total[gi], 1, NULL, CKPT_F32};
+        tables[n++] = (CkptTable){decay_names[gi], NULL, rows, row0[gi], total[gi], 1,
+                                  t->opt.decay_at[gi], CKPT_F64};
+    }
+    return n;
 }
 
 size_t trainer_tables(Trainer *t, CkptTable *tables, int with_optimizer)
@@ -349,40 +405,70 @@ size_t trainer_tables(Trainer *t, CkptTable *tables, int with_optimizer)
                 tables[n++] = (CkptTable){names[s][i], at[i], rows[i], row0[i], total[i], width[i],
                                           NULL, CKPT_F32};
     }
+    if (with_optimizer)
+        n += trainer_sparse_tables(t, tables + n);
     return n;
 }
 
-/* Copies of what lr_find changes, to put back afterwards. */
+/* Copies of what lr_find changes, to put back afterwards: the model and the optimizer
+ * (moments, and the sparse kinds' per-row state). */
 typedef struct Saved {
     float *params, *m, *v;
+    float *acc[OPTIM_MAX_GROUPS][2];
+    double *decay_at[OPTIM_MAX_GROUPS];
+    double decay_prod;
     int64_t step;
 } Saved;
 
+/* A copy of n bytes of src, or NULL for NULL. */
+static void *dup_or_null(const void *src, size_t n)
+{
+    return src ? memcpy(xmalloc(n ? n : 1), src, n) : NULL;
+}
+
+/* Copies n bytes back from a dup_or_null copy and frees it. */
+static void put_back(void *dst, void *copy, size_t n)
+{
+    if (copy)
+        memcpy(dst, copy, n);
+    free(copy);
+}
+
 static void saved_take(Saved *s, const Trainer *t)
 {
-    const size_t n = t->model.n_params;
-    s->params = xmalloc(n * sizeof(float));
-    s->m = xmalloc(n * sizeof(float));
-    s->v = t->opt.v ? xmalloc(n * sizeof(float)) : NULL;
-    memcpy(s->params, t->model.params, n * sizeof(float));
-    memcpy(s->m, t->opt.m, n * sizeof(float));
-    if (s->v)
-        memcpy(s->v, t->opt.v, n * sizeof(float));
-    s->step = t->opt.step;
+    const Optim *o = &t->opt;
+    const size_t n = t->model.n_params * sizeof(float);
+    memset(s, 0, sizeof *s);
+    s->params = dup_or_null(t->model.params, n);
+    s->m = dup_or_null(o->m, n);
+    s->v = dup_or_null(o->v, n);
+    for (size_t gi = 0; gi < o->n_groups; gi++) {
+        const size_t rows = o->group[gi].rows;
+        s->acc[gi][0] = dup_or_null(o->acc[gi][0], rows * sizeof(float));
+        s->acc[gi][1] = dup_or_null(o->acc[gi][1], rows * sizeof(float));
+        s->decay_at[gi] = dup_or_null(o->decay_at[gi], rows * sizeof(double));
+    }
+    s->decay_prod = o->decay_prod;
+    s->step = o->step;
 }
 
 static void saved_restore(Saved *s, Trainer *t)
 {
-    const size_t n = t->model.n_params;
-    memcpy(t->model.params, s->params, n * sizeof(float));
-    memcpy(t->opt.m, s->m, n * sizeof(float));
-    if (s->v)
-        memcpy(t->opt.v, s->v, n * sizeof(float));
-    memset(t->model.grads, 0, n * sizeof(float));
-    t->opt.step = s->step;
-    free(s->params);
-    free(s->m);
-    free(s->v);
+    Optim *o = &t->opt;
+    const size_t n = t->model.n_params * sizeof(float);
+    put_back(t->model.params, s->params, n);
+    put_back(o->m, s->m, n);
+    put_back(o->v, s->v, n);
+    for (size_t gi = 0; gi < o->n_groups; gi++) {
+        const size_t rows = o->group[gi].rows;
+        put_back(o->acc[gi][0], s->acc[gi][0], rows * sizeof(float));
+        put_back(o->acc[gi][1], s->acc[gi][1], rows * sizeof(float));
+        put_back(o->decay_at[gi], s->decay_at[gi], rows * sizeof(double));
+        memset(o->stamp[gi], 0, rows * sizeof(int64_t));
+    }
+    memset(t->model.grads, 0, n);
+    o->decay_prod = o->decay_prev = s->decay_prod;
+    o->step = s->step;
 }
 
 size_t trainer_lr_find(Trainer *t, double start, double end, int64_t num_it, int stop_div,

@@ -84,6 +84,11 @@ void exchange_gather_items(Exchange *x, float *irows, float *ibias, const Model 
 void exchange_scatter_item_grads(Exchange *x, Model *m, const float *g_irows, const float *g_ibias,
                                  const int32_t *item, const int64_t *pos, size_t n);
 
+/* The local item rows (row - this rank's first item) the last exchange_scatter_item_grads
+ * added to, with repeats, into rows (room for x->last_got). The same set of items at any
+ * number of ranks: each item's gradients go to its owner. Returns the count. Local. */
+size_t exchange_touched_item_rows(const Exchange *x, int32_t *rows);
+
 /* Zeroes the item gradient rows the last exchange_scatter_item_grads added to. Local. */
 void exchange_zero_item_grads(Exchange *x, Model *m);
 

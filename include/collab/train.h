@@ -62,6 +62,7 @@ typedef struct Trainer {
     float *b_y, *pred, *z, *dpred; /* (cap) */
     float *irows, *g_irows;        /* (cap, k) */
     float *ibias, *g_ibias;        /* (cap) */
+    int32_t *touched;              /* (cap) local item rows the batch's gradients reached */
     SmoothLoss smooth;
     int64_t iter;    /* training batches done since the fit began */
     int start_epoch; /* where fit begins (a resumed run: the checkpoint's) */
@@ -79,10 +80,17 @@ void trainer_free(Trainer *t);
 void trainer_shuffle(Trainer *t, int epoch);
 
 /* One optimizer step on batch b of the current order with the given lr and momentum.
- * Returns the batch's mean squared error before the update (as fastai's loss). */
+ * The sparse optimizers update the rows the batch touched: this rank's users in it and
+ * the items whose gradients it received. Returns the batch's mean squared error before
+ * the update (as fastai's loss). */
 double trainer_step(Trainer *t, size_t b, double lr, double mom);
 
-/* Exact MSE over every validation row (sum of squares / n_valid); NaN with none, or when
+/* Brings every row up to date with the sparse optimizers' pending decay (optim_sync);
+ * no-op for the dense ones. trainer_validate and the end of trainer_fit call it, so the
+ * model seen between epochs and after the fit is current. Local. */
+void trainer_sync(Trainer *t);
+
+/* Exact MSE over every validation row (sum of squares / n_valid), after trainer_sync; NaN with none, or when
  * a rank was signalled (t->flags[FLAG_STOP] is then set). If mae is not NULL, also the
  * mean absolute error. */
 double trainer_validate(Trainer *t, double *mae);
@@ -106,8 +114,10 @@ int trainer_fit(Trainer *t, const FitHooks *hooks);
 void trainer_progress(const Trainer *t, int epoch, size_t batch, CkptProgress *p);
 /* Puts a checkpoint's progress back: position, step counts, smoothed loss. Local. */
 void trainer_resume(Trainer *t, const CkptProgress *p);
-/* The model tables (and, with_optimizer, the moment tables) in checkpoint form, with
- * their global row ranges; tables must hold 12 entries. Returns the count. Local. */
+/* The model tables (and, with_optimizer, the optimizer's tables: moments, Adagrad
+ * accumulators, per-row decay products) in checkpoint form, with their global row ranges;
+ * tables must hold TRAINER_MAX_TABLES entries. Returns the count. Local. */
+enum { TRAINER_MAX_TABLES = 16 };
 size_t trainer_tables(Trainer *t, CkptTable *tables, int with_optimizer);
 
 /* lr_find: a fresh optimizer (constant mom 0.9), lr from start to end exponentially
