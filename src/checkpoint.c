@@ -12,10 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "collab/check.h"
+#include "collab/log.h"
 #include "collab/rng.h"
 
 #define FORMAT_NAME "collab-mpi"
@@ -25,11 +27,31 @@
 #define H5_OK(expr, what)                                                                 \
     do {                                                                                  \
         if ((expr) < 0) {                                                                 \
-            status_set(st, STATUS_DATA, "%s: %s failed (%s:%d)", path, what, __FILE__,    \
-                       __LINE__);                                                         \
+            status_set(st, STATUS_DATA, "%s: %s failed (%s:%d)%s", path, what, __FILE__,  \
+                       __LINE__, io_hint(path));                                          \
             goto fail;                                                                    \
         }                                                                                 \
     } while (0)
+
+/* Why a write to path failed, when it is the disk's fault: the errno of the failed
+ * system call when HDF5 and MPI-IO left it in place, else a file system with under 1 MiB
+ * free. "" otherwise. */
+static const char *io_hint(const char *path)
+{
+    if (errno == ENOSPC)
+        return ": no space left on the device (disk full)";
+    if (errno == EDQUOT)
+        return ": disk quota exceeded";
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    struct statvfs fs;
+    if (statvfs(slash ? dir : ".", &fs) == 0 && (uint64_t)fs.f_bavail * fs.f_frsize < (1u << 20))
+        return ": no space left on the device (disk full)";
+    return errno == EIO ? ": input/output error" : "";
+}
 
 /* ------------------------------------------------------------------ checksums */
 
@@ -290,26 +312,29 @@ static void test_slow_write(void)
         sleep((unsigned)atoi(s));
 }
 
+/* A write can fail on some ranks only (the one whose data hit the full disk): the ranks
+ * agree after every step, so that they stop together and none waits in a collective
+ * call that the others skipped. */
 static int write_body(hid_t file, const CkptContent *c, const Ctx *ctx, const char *path,
                       Status *st)
 {
     hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
     H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
-    if (write_attrs(file, c, ctx, path, st) == STATUS_OK)
-        for (size_t i = 0; i < c->n_tables && st->code == STATUS_OK; i++) {
-            write_table(file, dxpl, &c->tables[i], ctx, path, st);
-            if (i == 0)
-                test_slow_write();
-        }
-    if (st->code == STATUS_OK)
+    write_attrs(file, c, ctx, path, st);
+    for (size_t i = 0; i < c->n_tables && !status_agree(st, ctx->comm); i++) {
+        write_table(file, dxpl, &c->tables[i], ctx, path, st);
+        if (i == 0)
+            test_slow_write();
+    }
+    if (!status_agree(st, ctx->comm))
         write_strings(file, dxpl, "vocab/users", c->user_names, c->data.n_users, ctx, path, st);
-    if (st->code == STATUS_OK)
+    if (!status_agree(st, ctx->comm))
         write_strings(file, dxpl, "vocab/items", c->item_names, c->data.n_items, ctx, path, st);
-    if (st->code == STATUS_OK)
+    if (!status_agree(st, ctx->comm))
         write_strings(file, dxpl, "vocab/titles", c->item_titles, c->data.n_items, ctx, path,
                       st);
     H5Pclose(dxpl);
-    return st->code;
+    return status_agree(st, ctx->comm);
 }
 
 int ckpt_write(const char *final_path, const Ctx *ctx, const CkptContent *c, Status *st)
@@ -319,14 +344,23 @@ int ckpt_write(const char *final_path, const Ctx *ctx, const CkptContent *c, Sta
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), file = -1;
     H5Pset_fapl_mpio(fapl, ctx->comm, MPI_INFO_NULL);
     H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_V110); /* metadata checksums */
+    errno = 0;
     file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     if (file < 0)
         status_set(st, STATUS_DATA, "cannot create checkpoint '%s' (is the folder there and "
                    "writable?)", path);
     else
         write_body(file, c, ctx, path, st);
+    /* On a full disk, HDF5 1.10 cannot flush the metadata at close, frees the file anyway
+     * but keeps its id, and crashes closing it again at exit (HDFFV-11052). So a failed
+     * checkpoint is emptied first: truncating it frees the space its tables took, and the
+     * metadata then fits (the file is sparse), so the close succeeds. */
+    if (file >= 0 && st->code && ctx->rank == 0 && truncate(path, 0) != 0)
+        log_warn("%s: cannot empty the failed checkpoint: %s", path, strerror(errno));
+    if (file >= 0 && st->code)
+        CHECK_MPI(MPI_Barrier(ctx->comm));
     if (file >= 0 && H5Fclose(file) < 0)
-        status_set(st, STATUS_DATA, "%s: closing the file failed (disk full?)", path);
+        status_set(st, STATUS_DATA, "%s: closing the file failed%s", path, io_hint(path));
     H5Pclose(fapl);
     if (status_agree(st, ctx->comm) == STATUS_OK && ctx->rank == 0 &&
         rename(path, final_path) != 0)
@@ -347,7 +381,7 @@ int ckpt_setting_may_change(const char *name)
         "epochs",          "checkpoint-dir", "checkpoint-every", "checkpoint-minutes",
         "keep",            "resume",         "output",           "metrics",
         "progress",        "quiet",          "verbose",          "dump-params",
-        "data",            NULL};
+        "data",            "max-memory",     NULL};
     for (int i = 0; free_names[i]; i++)
         if (!strcmp(name, free_names[i]))
             return 1;

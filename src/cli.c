@@ -72,6 +72,9 @@ const OptSpec CLI_TRAIN_OPTS[] = {
     OPT("div-final", OPT_DOUBLE, div_final, "D", "one-cycle final lr = lr/D", "1e5"),
     OPT("sqr-mom", OPT_DOUBLE, sqr_mom, "B2", "Adam beta2", "0.99"),
     OPT("eps", OPT_DOUBLE, eps, "E", "Adam and Adagrad epsilon", "1e-5"),
+    OPT("max-memory", OPT_STR, max_memory, "SIZE",
+        "refuse to train when a rank would need more than SIZE (e.g. 4G; default: what "
+        "the node has available, shared by its ranks)", NULL),
     OPT_END,
 };
 

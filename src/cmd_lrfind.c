@@ -33,6 +33,8 @@ int cmd_lr_find(const Ctx *ctx, Options *o)
     signals_install();
     Dataset ds;
     int rc = cmd_prepare(&ds, ctx, o, &cfg);
+    if (!rc)
+        rc = cmd_check_memory(&ds, ctx, &cfg, 1);
     if (rc)
         return rc;
     cli_print_settings(&CLI_COMMANDS[1], o, &ds);

@@ -38,7 +38,10 @@ typedef struct TrainRun {
     uint64_t bytes;   /* exchanged over the epochs run, summed over ranks */
     int checkpointed; /* a checkpoint was written at the stop */
     int failed;       /* a checkpoint or metrics write failed */
+    int nonfinite;    /* a checkpoint was refused: the parameters are not finite */
     int64_t signal_at; /* test hook COLLAB_TEST_SIGNAL_AT, -1 when unset */
+    int64_t nan_at;    /* test hook COLLAB_TEST_NAN_AT, -1 when unset */
+    int64_t kill_at;   /* test hook COLLAB_TEST_KILL_AT, -1 when unset */
 } TrainRun;
 
 static int parse_policy(CkptPolicy *p, const Options *o, Status *st)
@@ -103,11 +106,16 @@ static int run_checkpoint(TrainRun *run, Trainer *t, int epoch, size_t batch)
     Status st;
     char path[4096];
     status_clear(&st);
+    if (!trainer_params_finite(t)) { /* never replace a good checkpoint by a broken one */
+        run->nonfinite = 1;
+        return STATUS_DATA;
+    }
     run_content(&c, tables, t, run, 1, epoch, batch);
     ckpt_name(path, sizeof path, run->policy.dir, epoch, t->iter);
     const double t0 = MPI_Wtime();
     if (ckpt_write(path, run->ctx, &c, &st)) {
-        log_error("%s", st.msg);
+        log_error("%s; the previous checkpoint is intact: free some space or choose "
+                  "another --checkpoint-dir, then resume with --resume auto", st.msg);
         run->failed = 1;
         return st.code;
     }
@@ -137,10 +145,29 @@ static void test_signal(const TrainRun *run, const Trainer *t)
         raise(SIGTERM);
 }
 
+/* Test hook: COLLAB_TEST_NAN_AT=N makes rank 0's parameters NaN after training batch N,
+ * as a hardware fault or an overflow would; the next batch's loss is then NaN. */
+static void test_nan(const TrainRun *run, Trainer *t)
+{
+    if (run->nan_at >= 0 && run->ctx->rank == 0 && t->iter == run->nan_at)
+        for (size_t i = 0; i < t->model.n_params; i++)
+            t->model.params[i] = NAN;
+}
+
+/* Test hook: COLLAB_TEST_KILL_AT=N makes the last rank die by SIGKILL after training
+ * batch N, as a node failure or the OOM killer would: no handler, no checkpoint. */
+static void test_kill(const TrainRun *run, const Trainer *t)
+{
+    if (run->kill_at >= 0 && run->ctx->rank == run->ctx->size - 1 && t->iter == run->kill_at)
+        raise(SIGKILL);
+}
+
 static int on_boundary(Trainer *t, int epoch, size_t batch, int epoch_end, void *arg)
 {
     TrainRun *run = arg;
     test_signal(run, t);
+    test_nan(run, t);
+    test_kill(run, t);
     const int stop = t->flags[FLAG_STOP] != 0;
     if (run->policy.dir && !run->failed &&
         (stop || t->flags[FLAG_CHECKPOINT] || cadence_due(run, t, epoch, epoch_end))) {
@@ -235,6 +262,10 @@ static int run_outputs(TrainRun *run, Trainer *t)
 {
     Status st;
     status_clear(&st);
+    if (run->o->output && !trainer_params_finite(t)) {
+        run->nonfinite = 1;
+        return STATUS_DATA;
+    }
     if (run->o->output) {
         CkptTable tables[TRAINER_MAX_TABLES];
         CkptContent c;
@@ -295,6 +326,41 @@ int cmd_prepare(Dataset *ds, const Ctx *ctx, const Options *o, const TrainConfig
     return STATUS_OK;
 }
 
+/* The message of a diverged run: where, what is kept, what to do. Returns STATUS_DATA. */
+static int report_diverged(const TrainRun *run, const Trainer *t)
+{
+    char kept[4200] = "there is no checkpoint (no --checkpoint-dir)", last[4096];
+    if (run->policy.dir && ckpt_find_latest(last, sizeof last, run->policy.dir, run->ctx))
+        snprintf(kept, sizeof kept, "the last good checkpoint, %s, is kept", last);
+    else if (run->policy.dir)
+        snprintf(kept, sizeof kept, "no checkpoint had been written yet");
+    const TrainDiverged *d = &t->diverged;
+    if (d->yes)
+        log_error("training diverged: the loss of epoch %d, batch %zu is NaN or infinite "
+                  "(lr %g); no checkpoint of these parameters was written and %s. Try a "
+                  "lower --lr (this run has --lr %g; e.g. --lr %g)",
+                  d->epoch, d->batch, d->lr, kept, run->o->lr, run->o->lr / 10);
+    else
+        log_error("training diverged: the parameters are no longer finite (at batch %lld); "
+                  "they were not written and %s. Try a lower --lr (this run has --lr %g; "
+                  "e.g. --lr %g)",
+                  (long long)t->iter, kept, run->o->lr, run->o->lr / 10);
+    return STATUS_DATA;
+}
+
+int cmd_check_memory(Dataset *ds, const Ctx *ctx, const TrainConfig *cfg, int lr_find)
+{
+    MemNeed need;
+    Status st;
+    status_clear(&st);
+    trainer_memory_need(&need, ds, cfg, ctx->rank, lr_find);
+    if (memory_check(&need, cfg->max_memory, ctx, &st)) {
+        log_error("%s", st.msg);
+        dataset_free(ds);
+    }
+    return st.code;
+}
+
 /* Fits and reports; returns the exit status. */
 static int run_fit(TrainRun *run, Trainer *t)
 {
@@ -304,6 +370,8 @@ static int run_fit(TrainRun *run, Trainer *t)
     if (log_rank() == 0 && log_verbosity() >= LOG_NORMAL && t->start_epoch < t->cfg.epochs)
         metrics_print_header(stdout);
     int stopped = trainer_fit(t, &hooks);
+    if (t->diverged.yes || run->nonfinite)
+        return report_diverged(run, t);
     if (run->failed)
         return STATUS_DATA;
     if (stopped) {
@@ -318,14 +386,18 @@ static int run_fit(TrainRun *run, Trainer *t)
         return 128 + sig;
     }
     print_summary(run, t, t0);
-    return run_outputs(run, t);
+    int rc = run_outputs(run, t);
+    return run->nonfinite ? report_diverged(run, t) : rc;
 }
 
 int cmd_train(const Ctx *ctx, Options *o)
 {
     TrainConfig cfg;
     const char *at = getenv("COLLAB_TEST_SIGNAL_AT"); /* read once, not per batch */
-    TrainRun run = {.ctx = ctx, .o = o, .signal_at = at ? strtoll(at, NULL, 10) : -1};
+    const char *nan_at = getenv("COLLAB_TEST_NAN_AT"), *kill_at = getenv("COLLAB_TEST_KILL_AT");
+    TrainRun run = {.ctx = ctx, .o = o, .signal_at = at ? strtoll(at, NULL, 10) : -1,
+                    .nan_at = nan_at ? strtoll(nan_at, NULL, 10) : -1,
+                    .kill_at = kill_at ? strtoll(kill_at, NULL, 10) : -1};
     Status st;
     status_clear(&st);
     if (cli_train_config(&cfg, o, &st) || parse_policy(&run.policy, o, &st)) {
@@ -335,6 +407,8 @@ int cmd_train(const Ctx *ctx, Options *o)
     signals_install();
     Dataset ds;
     int rc = cmd_prepare(&ds, ctx, o, &cfg);
+    if (!rc)
+        rc = cmd_check_memory(&ds, ctx, &cfg, 0);
     if (rc)
         return rc;
     run.ds = &ds;

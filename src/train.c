@@ -50,6 +50,29 @@ static void trainer_optim_groups(Trainer *t)
     optim_set_groups(&t->opt, g, 2);
 }
 
+void trainer_memory_need(MemNeed *need, const Dataset *ds, const TrainConfig *cfg, int rank,
+                         int lr_find)
+{
+    const Layout *l = &ds->layout;
+    const uint64_t k = cfg->model.k, width = k + (cfg->model.kind == MODEL_DOTBIAS);
+    const uint64_t rows = layout_user_count(l, rank) + layout_item_count(l, rank);
+    const uint64_t params = rows * width * sizeof(float);
+    const OptimKind kind = cfg->optim.kind;
+    const uint64_t cap = cfg->bs > VALID_CHUNK ? cfg->bs : VALID_CHUNK;
+    need->tables = 2 * params; /* parameters and gradients */
+    need->optimizer = kind == OPTIM_ADAGRAD ? 0 : params;       /* first moment */
+    need->optimizer += kind == OPTIM_ADAM || kind == OPTIM_SPARSE_ADAM ? params : 0;
+    if (optim_is_sparse(kind)) /* decay products and stamps; Adagrad's accumulators */
+        need->optimizer += rows * (16 + (kind == OPTIM_ADAGRAD ? 8 : 0));
+    need->buffers = (uint64_t)ds->n_train * 20 +                  /* order, positions */
+                    (ds->n_train_total / cfg->bs + 1) * 8 +        /* batch starts */
+                    cap * (2 * k * sizeof(float) + 40) +           /* batch workspace */
+                    (uint64_t)l->n_items * 8 +                     /* exchange indices */
+                    cap * (k + 4) * sizeof(float) * 4;             /* exchange buffers */
+    if (lr_find) /* copies of the model and the optimizer, restored afterwards */
+        need->buffers += params + need->optimizer;
+}
+
 void trainer_init(Trainer *t, const Ctx *ctx, const Dataset *ds, const TrainConfig *cfg)
 {
     memset(t, 0, sizeof *t);
@@ -268,6 +291,11 @@ static int trainer_epoch(Trainer *t, int epoch, EpochRow *row, Progress *bar, co
     for (size_t b = t->start_batch; b < t->n_batches; b++) {
         schedule_at(&t->cfg.sched, t->iter, &lr, &mom);
         double loss = trainer_step(t, b, lr, mom);
+        if (!isfinite(loss)) { /* the job-wide sum: every rank stops here together */
+            t->diverged = (TrainDiverged){1, epoch, b, lr, loss};
+            progress_clear(bar);
+            return 1;
+        }
         smooth_add(&t->smooth, loss);
         t->iter++;
         progress_update(bar, (int64_t)b + 1, smooth_value(&t->smooth));
@@ -327,6 +355,15 @@ int trainer_fit(Trainer *t, const FitHooks *h)
     }
     trainer_sync(t);
     return 0;
+}
+
+int trainer_params_finite(const Trainer *t)
+{
+    int ok = 1;
+    for (size_t i = 0; i < t->model.n_params && ok; i++)
+        ok = isfinite(t->model.params[i]);
+    CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, t->ctx->comm));
+    return ok;
 }
 
 void trainer_progress(const Trainer *t, int epoch, size_t batch, CkptProgress *p)
@@ -494,7 +531,9 @@ size_t trainer_lr_find(Trainer *t, double start, double end, int64_t num_it, int
             progress_update(&bar, (int64_t)n, losses[n - 1]);
             if (losses[n - 1] < best)
                 best = losses[n - 1];
-            if ((stop_div && losses[n - 1] > 4.0 * best) || t->flags[FLAG_STOP])
+            /* As fastai: a NaN loss ends the sweep too (it compares false with best). */
+            if ((stop_div && (losses[n - 1] > 4.0 * best || isnan(losses[n - 1]))) ||
+                t->flags[FLAG_STOP])
                 goto done;
         }
     }

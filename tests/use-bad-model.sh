@@ -11,12 +11,17 @@ expect_fail 1 "cannot open model file '$TMP/none.h5': No such file or directory"
 echo "not a model" >"$TMP/text.h5"
 expect_fail 1 "$TMP/text.h5: not an HDF5 file" recommend --model "$TMP/text.h5" --user 1
 expect_fail 1 "$TMP/metrics.h5: not a collab-mpi model" similar --model "$TMP/metrics.h5" --item 1
-# A diverged model (non-finite factors) is refused, naming the table and the row.
 head -n 3001 "$top_srcdir/data/ml-latest-small/ratings.csv" >"$TMP/small.csv"
-"$COLLAB" train --data "$TMP/small.csv" --model dot --lr 1000 --epochs 1 --progress never --quiet \
-    --output "$TMP/diverged.h5" >/dev/null 2>&1 || fail "training the diverged model failed"
-expect_fail 1 "$TMP/diverged.h5: dataset 'model/user_factors' holds a non-finite value in row" \
-    similar --model "$TMP/diverged.h5" --item 1
+# A model with a non-finite factor (train itself stops on a NaN loss and never writes
+# one; another tool might) is refused, naming the table and the row. h5py puts a NaN in
+# and fixes the table's checksum (tests/poison-model.py), so only the value is wrong.
+if have_py; then
+    cp "$m" "$TMP/diverged.h5"
+    $PY "$top_srcdir/tests/poison-model.py" "$TMP/diverged.h5" model/user_factors 3 1 ||
+        fail "poison-model.py failed"
+    expect_fail 1 "$TMP/diverged.h5: dataset 'model/user_factors' holds a non-finite value in row 3" \
+        similar --model "$TMP/diverged.h5" --item 1
+fi
 "$COLLAB" train --data "$TMP/small.csv" --model dot --epochs 1 --progress never --quiet \
     --output "$TMP/dot.h5" >/dev/null || fail "training the dot model failed"
 expect_fail 1 "$TMP/dot.h5 is a DotProduct model (--model dot): it learned no biases" biases --model "$TMP/dot.h5"

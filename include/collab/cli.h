@@ -48,7 +48,7 @@ typedef struct Options {
     int64_t keep;
     /* output */
     int quiet, verbose, help;
-    const char *progress, *dump_params;
+    const char *progress, *dump_params, *max_memory;
     /* using a trained model (predict, recommend, similar, biases, pca, evaluate,
      * show-results); `model` above is the kind, so the file is model_file */
     const char *model_file, *input, *user, *item, *protocol, *csv;
@@ -119,6 +119,11 @@ void cli_print_settings(const Command *cmd, const Options *o, const Dataset *ds)
 /* Loads the dataset (cli_load_dataset) and checks it holds at least one training batch
  * of cfg->bs; reports errors from rank 0. Returns the agreed status. Collective. */
 int cmd_prepare(Dataset *ds, const Ctx *ctx, const Options *o, const TrainConfig *cfg);
+
+/* The memory estimate before the trainer allocates (memory.h): refuses, with a message
+ * from rank 0, tables that would not fit in cfg->max_memory or the node's available
+ * memory; ds is freed then. Returns the agreed status. Collective. */
+int cmd_check_memory(Dataset *ds, const Ctx *ctx, const TrainConfig *cfg, int lr_find);
 
 /* The subcommands (cmd_*.c). */
 int cmd_train(const Ctx *ctx, Options *o);

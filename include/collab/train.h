@@ -17,6 +17,7 @@
 #include "collab/checkpoint.h"
 #include "collab/data.h"
 #include "collab/exchange.h"
+#include "collab/memory.h"
 #include "collab/metrics.h"
 #include "collab/model.h"
 #include "collab/optim.h"
@@ -37,8 +38,18 @@ typedef struct TrainConfig {
     int epochs;
     uint64_t seed; /* keys init and shuffling (the split uses it too) */
     int progress;  /* draw a progress bar (rank 0, terminal) */
+    uint64_t max_memory; /* --max-memory: bytes per rank (0: the node's available memory) */
     int verbose;
 } TrainConfig;
+
+/* Where a fit stopped because the job-wide batch loss was not finite (NaN or inf). */
+typedef struct TrainDiverged {
+    int yes;      /* 0: the fit did not diverge */
+    int epoch;    /* epoch and training batch whose loss was not finite */
+    size_t batch;
+    double lr;    /* the learning rate of that batch */
+    double loss;  /* the loss (NaN or inf) */
+} TrainDiverged;
 
 typedef struct Trainer {
     const Ctx *ctx;
@@ -70,7 +81,13 @@ typedef struct Trainer {
     int64_t flags[TRAIN_FLAGS]; /* job-wide flags agreed at the last batch boundary */
     int64_t want[TRAIN_FLAGS];  /* this rank's flags for the next boundary */
     double update_seconds;      /* time in optim_step this epoch */
+    TrainDiverged diverged;     /* set when fit stopped on a non-finite loss */
 } Trainer;
+
+/* What trainer_init (and, with lr_find, trainer_lr_find's copies) will allocate on this
+ * rank, from the dataset's layout and cfg, before anything is allocated. Local. */
+void trainer_memory_need(MemNeed *need, const Dataset *ds, const TrainConfig *cfg, int rank,
+                         int lr_find);
 
 /* Sizes the model to the dataset's vocabularies and initialises it from cfg->seed. */
 void trainer_init(Trainer *t, const Ctx *ctx, const Dataset *ds, const TrainConfig *cfg);
@@ -107,8 +124,13 @@ typedef struct FitHooks {
 } FitHooks;
 
 /* fit: from (start_epoch, start_batch) to cfg.epochs, with the recorder's smoothed loss.
- * Returns 1 when a hook stopped it, 0 when every epoch ran. */
+ * Returns 1 when a hook stopped it or when a batch's loss (agreed over the job) was not
+ * finite -- t->diverged then says where, and no hook is called for that batch, so no
+ * checkpoint of the broken parameters is written -- and 0 when every epoch ran. */
 int trainer_fit(Trainer *t, const FitHooks *hooks);
+
+/* 1 when every parameter of every rank is finite, else 0 (the same on every rank). */
+int trainer_params_finite(const Trainer *t);
 
 /* Progress as a checkpoint stores it, at (epoch, batch). Local. */
 void trainer_progress(const Trainer *t, int epoch, size_t batch, CkptProgress *p);

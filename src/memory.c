@@ -1,0 +1,130 @@
+/* memory.c - the memory estimate made before training allocates its tables: sizes,
+ * what the node has available, and the collective check with its message. */
+#include "config.h"
+
+#include "collab/memory.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collab/check.h"
+
+int memory_parse_size(const char *s, uint64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || !isdigit((unsigned char)s[0]))
+        return -1;
+    int shift = 0;
+    switch (toupper((unsigned char)*end)) {
+    case 'K': shift = 10; break;
+    case 'M': shift = 20; break;
+    case 'G': shift = 30; break;
+    case 'T': shift = 40; break;
+    default: break;
+    }
+    end += shift ? 1 : 0;
+    if (toupper((unsigned char)*end) == 'B')
+        end++;
+    if (*end || v == 0 || (shift && v > (UINT64_MAX >> shift)))
+        return -1;
+    *out = (uint64_t)v << shift;
+    return 0;
+}
+
+/* The first number in file path (a cgroup file), or 0 when absent or "max". */
+static uint64_t read_number(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    unsigned long long v = 0;
+    if (f && fscanf(f, "%llu", &v) != 1)
+        v = 0;
+    if (f)
+        fclose(f);
+    return (uint64_t)v;
+}
+
+/* MemAvailable from /proc/meminfo in bytes, or 0 when unknown. */
+static uint64_t meminfo_available(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[256];
+    unsigned long long kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return (uint64_t)kb * 1024;
+}
+
+/* What a cgroup limit leaves (limit - usage), or 0 when there is no limit. */
+static uint64_t cgroup_left(const char *limit_path, const char *usage_path)
+{
+    uint64_t limit = read_number(limit_path), usage = read_number(usage_path);
+    if (limit == 0 || limit >= (UINT64_C(1) << 60)) /* "max", or v1's "unlimited" */
+        return 0;
+    return limit > usage ? limit - usage : 1;
+}
+
+uint64_t memory_available(void)
+{
+    /* Test hook: COLLAB_TEST_MEMAVAILABLE=SIZE stands for what the kernel reports. */
+    const char *test = getenv("COLLAB_TEST_MEMAVAILABLE");
+    uint64_t avail = 0;
+    if (test && !memory_parse_size(test, &avail))
+        return avail;
+    avail = meminfo_available();
+    uint64_t cg[2] = {cgroup_left("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+                      cgroup_left("/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                                  "/sys/fs/cgroup/memory/memory.usage_in_bytes")};
+    for (int i = 0; i < 2; i++)
+        if (cg[i] && (avail == 0 || cg[i] < avail))
+            avail = cg[i];
+    return avail;
+}
+
+static double gib(uint64_t bytes)
+{
+    return (double)bytes / (1024.0 * 1024.0 * 1024.0);
+}
+
+/* The node's total need and availability: ranks sharing memory are summed. */
+static void node_totals(uint64_t need, uint64_t *node_need, int *node_ranks, const Ctx *ctx)
+{
+    MPI_Comm node;
+    CHECK_MPI(MPI_Comm_split_type(ctx->comm, MPI_COMM_TYPE_SHARED, ctx->rank, MPI_INFO_NULL,
+                                  &node));
+    CHECK_MPI(MPI_Allreduce(&need, node_need, 1, MPI_UINT64_T, MPI_SUM, node));
+    CHECK_MPI(MPI_Comm_size(node, node_ranks));
+    CHECK_MPI(MPI_Comm_free(&node));
+}
+
+int memory_check(const MemNeed *need, uint64_t max_per_rank, const Ctx *ctx, Status *st)
+{
+    const uint64_t mine = need->tables + need->optimizer + need->buffers;
+    uint64_t have = max_per_rank, want = mine;
+    int ranks = 1;
+    if (!max_per_rank) {
+        node_totals(mine, &want, &ranks, ctx);
+        have = memory_available();
+    }
+    char node[96] = "";
+    if (ranks > 1)
+        snprintf(node, sizeof node, "; %.3f GiB for the %d ranks of its node", gib(want),
+                 ranks);
+    if (have && want > have)
+        status_set(st, STATUS_DATA,
+                   "not enough memory for training: rank %d needs about %.3f GiB (model tables "
+                   "and gradients %.3f, optimizer state %.3f, buffers %.3f%s), but %s %.3f "
+                   "GiB: use more ranks (on more nodes), a smaller --n-factors, or --opt "
+                   "adagrad (one accumulator per row instead of two moments per parameter)",
+                   ctx->rank, gib(mine), gib(need->tables), gib(need->optimizer),
+                   gib(need->buffers), node,
+                   max_per_rank ? "--max-memory allows" : "its node has available", gib(have));
+    return status_agree(st, ctx->comm);
+}
