@@ -6,7 +6,6 @@
 
 #include "collab/checkpoint.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <hdf5.h>
 #include <stdio.h>
@@ -17,6 +16,7 @@
 #include <unistd.h>
 
 #include "collab/check.h"
+#include "collab/data.h"
 #include "collab/log.h"
 #include "collab/rng.h"
 
@@ -69,6 +69,16 @@ static uint64_t table_checksum(const CkptTable *t)
         uint32_t bits;
         memcpy(&bits, &t->data[e], sizeof bits);
         sum += rng_hash(0xc4ec, t->row0 * t->width + e, bits, t->width);
+    }
+    return sum;
+}
+
+uint64_t ckpt_strings_checksum(char *const *s, size_t n)
+{
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *t = s && s[i] ? s[i] : "";
+        sum += rng_hash(0x5c4e, i, data_hash(t, strlen(t)), 0);
     }
     return sum;
 }
@@ -225,23 +235,24 @@ fail:
     return st->code;
 }
 
-/* Fixed-length UTF-8 strings (NULL written as ""), all from rank 0. */
+/* Fixed-length UTF-8 strings (NULL written as ""), all from rank 0, with a checksum
+ * attribute (vocabularies decide which row is which item: damage must not pass). */
 static int write_strings(hid_t file, hid_t dxpl, const char *name, char *const *s, size_t n,
                          const Ctx *ctx, const char *path, Status *st)
 {
-    uint64_t width = 1;
+    uint64_t width[2] = {1, ctx->rank == 0 ? ckpt_strings_checksum(s, n) : 0};
     for (size_t i = 0; ctx->rank == 0 && s && i < n; i++)
-        if (s[i] && strlen(s[i]) + 1 > width)
-            width = strlen(s[i]) + 1;
-    CHECK_MPI(MPI_Bcast(&width, 1, MPI_UINT64_T, 0, ctx->comm));
-    char *buf = xcalloc(ctx->rank == 0 && n ? n : 1, (size_t)width);
+        if (s[i] && strlen(s[i]) + 1 > width[0])
+            width[0] = strlen(s[i]) + 1;
+    CHECK_MPI(MPI_Bcast(width, 2, MPI_UINT64_T, 0, ctx->comm));
+    char *buf = xcalloc(ctx->rank == 0 && n ? n : 1, (size_t)width[0]);
     for (size_t i = 0; ctx->rank == 0 && s && i < n; i++)
         if (s[i])
-            memcpy(buf + i * width, s[i], strlen(s[i]));
+            memcpy(buf + i * width[0], s[i], strlen(s[i]));
     hsize_t dims = n;
     hid_t type = H5Tcopy(H5T_C_S1), fs = H5Screate_simple(1, &dims, NULL), lcpl = link_props();
     hid_t ms = H5Screate_simple(1, &dims, NULL), ds = -1;
-    H5Tset_size(type, (size_t)width);
+    H5Tset_size(type, (size_t)width[0]);
     H5Tset_cset(type, H5T_CSET_UTF8);
     if (ctx->rank != 0) {
         H5Sselect_none(fs);
@@ -249,6 +260,7 @@ static int write_strings(hid_t file, hid_t dxpl, const char *name, char *const *
     }
     H5_OK(ds = H5Dcreate2(file, name, type, fs, lcpl, H5P_DEFAULT, H5P_DEFAULT), name);
     H5_OK(H5Dwrite(ds, type, ms, fs, dxpl, buf), name);
+    H5_OK(attr_write_u64(ds, "checksum", width[1]), name);
 fail:
     if (ds >= 0)
         H5Dclose(ds);
@@ -542,6 +554,40 @@ static int check_settings(hid_t file, const CkptContent *c, const char *path, St
     return st->code;
 }
 
+/* A string dataset (already checked to be fixed-length strings) against its checksum
+ * attribute, when it has one. */
+static int check_strings(hid_t file, const char *name, size_t n, const char *path, Status *st)
+{
+    hid_t ds = H5Dopen2(file, name, H5P_DEFAULT), t = ds < 0 ? -1 : H5Dget_type(ds);
+    uint64_t want = 0;
+    const size_t width = t < 0 || H5Tis_variable_str(t) > 0 ? 0 : H5Tget_size(t);
+    char *buf = xcalloc(n ? n : 1, width ? width : 1);
+    char **s = xcalloc(n ? n : 1, sizeof(char *));
+    if (!width || attr_read_num(ds, "checksum", H5T_NATIVE_UINT64, H5T_INTEGER, &want))
+        goto done; /* written before strings had checksums */
+    if (H5Dread(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
+        status_set(st, STATUS_DATA, "%s: dataset '%s' cannot be read", path, name);
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) { /* NUL-terminate each within its width */
+        s[i] = xcalloc(width + 1, 1);
+        memcpy(s[i], buf + i * width, width);
+    }
+    if (ckpt_strings_checksum(s, n) != want)
+        status_set(st, STATUS_DATA, "%s: dataset '%s' does not match its checksum (the file "
+                   "is corrupted)", path, name);
+done:
+    for (size_t i = 0; i < n; i++)
+        free(s[i]);
+    free(s);
+    free(buf);
+    if (t >= 0)
+        H5Tclose(t);
+    if (ds >= 0)
+        H5Dclose(ds);
+    return st->code;
+}
+
 static int check_tables(hid_t file, const CkptContent *c, uint64_t *sums, const char *path,
                         Status *st)
 {
@@ -559,7 +605,8 @@ static int check_tables(hid_t file, const CkptContent *c, uint64_t *sums, const 
     const char *vocab[] = {"vocab/users", "vocab/items", "vocab/titles"};
     const hsize_t counts[] = {c->data.n_users, c->data.n_items, c->data.n_items};
     for (int i = 0; i < 3 && st->code == STATUS_OK; i++)
-        check_dataset(file, vocab[i], H5T_STRING, 0, 1, &counts[i], path, st);
+        if (!check_dataset(file, vocab[i], H5T_STRING, 0, 1, &counts[i], path, st))
+            check_strings(file, vocab[i], counts[i], path, st);
     if (st->code == STATUS_OK) {
         VisitCtx v = {c, path, st};
         H5Ovisit(file, H5_INDEX_NAME, H5_ITER_NATIVE, visit_object, &v);
@@ -632,75 +679,6 @@ int ckpt_read(const char *path, const Ctx *ctx, CkptContent *c, Status *st)
     }
     free(sums);
     return st->code;
-}
-
-/* ------------------------------------------------------------------ files in a folder */
-
-void ckpt_name(char *out, size_t len, const char *dir, int64_t epoch, int64_t iter)
-{
-    snprintf(out, len, "%s/ckpt-e%04lld-i%010lld.h5", dir, (long long)epoch, (long long)iter);
-}
-
-/* Checkpoint names in dir, sorted oldest first (the names sort by position). */
-static size_t list_ckpts(char ***out, const char *dir)
-{
-    DIR *d = opendir(dir);
-    size_t n = 0, cap = 0;
-    char **names = NULL;
-    for (struct dirent *e; d && (e = readdir(d));) {
-        size_t len = strlen(e->d_name);
-        if (strncmp(e->d_name, "ckpt-e", 6) || len < 4 || strcmp(e->d_name + len - 3, ".h5"))
-            continue;
-        if (n == cap)
-            names = xrealloc(names, (cap = cap ? 2 * cap : 16) * sizeof(char *));
-        names[n++] = xstrdup(e->d_name);
-    }
-    if (d)
-        closedir(d);
-    for (size_t i = 1; i < n; i++) /* insertion sort: a handful of files */
-        for (size_t j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
-            char *tmp = names[j];
-            names[j] = names[j - 1];
-            names[j - 1] = tmp;
-        }
-    *out = names;
-    return n;
-}
-
-int ckpt_find_latest(char *out, size_t len, const char *dir, const Ctx *ctx)
-{
-    int found = 0;
-    if (ctx->rank == 0) {
-        char **names;
-        size_t n = list_ckpts(&names, dir);
-        found = n > 0;
-        if (found)
-            snprintf(out, len, "%s/%s", dir, names[n - 1]);
-        for (size_t i = 0; i < n; i++)
-            free(names[i]);
-        free(names);
-    }
-    CHECK_MPI(MPI_Bcast(&found, 1, MPI_INT, 0, ctx->comm));
-    if (found)
-        CHECK_MPI(MPI_Bcast(out, (int)len, MPI_CHAR, 0, ctx->comm));
-    return found;
-}
-
-void ckpt_prune(const char *dir, int keep, const Ctx *ctx)
-{
-    if (ctx->rank == 0) {
-        char **names, full[4096];
-        size_t n = list_ckpts(&names, dir);
-        for (size_t i = 0; i < n; i++) {
-            if (i + (size_t)keep < n) {
-                snprintf(full, sizeof full, "%s/%s", dir, names[i]);
-                unlink(full);
-            }
-            free(names[i]);
-        }
-        free(names);
-    }
-    CHECK_MPI(MPI_Barrier(ctx->comm));
 }
 
 /* ------------------------------------------------------------------ shared helpers */

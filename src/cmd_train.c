@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "collab/check.h"
 #include "collab/cli.h"
@@ -234,6 +235,26 @@ static int run_resume(TrainRun *run, Trainer *t)
     return STATUS_OK;
 }
 
+/* Rank 0: fails when the folder of an output file (--output, --dump-params) is not
+ * there or not writable, so that a long run does not learn it only at the end. */
+static int check_out_dir(const char *opt, const char *path, Status *st)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    const char *d = !slash ? "." : dir[0] ? dir : "/";
+    struct stat sb;
+    const char *why = stat(d, &sb) != 0 ? strerror(errno)
+                      : !S_ISDIR(sb.st_mode) ? "not a folder"
+                      : access(d, W_OK | X_OK) != 0 ? strerror(errno) : NULL;
+    if (why)
+        return status_set(st, STATUS_DATA, "%s: cannot write into the folder '%s': %s (the "
+                          "file would only be written at the end of training)", opt, d, why);
+    return STATUS_OK;
+}
+
 /* Opens the metrics file on rank 0 (--metrics, or DIR/metrics.h5), creating the
  * checkpoint folder first; errors agreed. */
 static int run_open_metrics(TrainRun *run, int first_epoch)
@@ -252,6 +273,10 @@ static int run_open_metrics(TrainRun *run, int first_epoch)
         snprintf(path, sizeof path, "%s/metrics.h5", run->o->checkpoint_dir);
     if (path[0] && run->ctx->rank == 0)
         metrics_file_open(&run->metrics, path, first_epoch, &st);
+    if (run->o->output && run->ctx->rank == 0)
+        check_out_dir("--output", run->o->output, &st);
+    if (run->o->dump_params && run->ctx->rank == 0)
+        check_out_dir("--dump-params", run->o->dump_params, &st);
     if (status_agree(&st, run->ctx->comm))
         log_error("%s", st.msg);
     return st.code;

@@ -9,12 +9,15 @@ set -f # extra arguments are split on spaces, never globbed
 dir="$top_srcdir/tests/bad-input"
 tab=$(printf '\t')
 n=0
-# MovieLens 100k cases are stored as u.data.in (files named u.data stand for the real,
-# non-redistributable data set in our licence checks) and laid out under $TMP to run.
+# MovieLens 100k cases are stored as u.data.in and u.item.in (files named u.data stand
+# for the real, non-redistributable data set in our licence checks) and laid out under
+# $TMP to run.
 case_path() {
     if [ -f "$dir/$1/u.data.in" ]; then
         mkdir -p "$TMP/$1"
-        cp "$dir/$1/u.data.in" "$TMP/$1/u.data"
+        cp -R "$dir/$1/." "$TMP/$1/" # with the u.item a case may have
+        mv "$TMP/$1/u.data.in" "$TMP/$1/u.data"
+        [ ! -f "$TMP/$1/u.item.in" ] || mv "$TMP/$1/u.item.in" "$TMP/$1/u.item"
         echo "$TMP/$1"
     else
         echo "$dir/$1"
@@ -22,10 +25,11 @@ case_path() {
 }
 while IFS="$tab" read -r path want pattern extra; do
     case $path in '' | '#'*) continue ;; esac
+    extra=$(printf '%s\n' "$extra" | sed "s|@IN@|$dir|g") # other files of this folder
     expect_fail "$want" "$pattern" train --data "$(case_path "$path")" --epochs 1 $extra </dev/null
     n=$((n + 1))
 done <"$dir/cases"
-[ "$n" -ge 19 ] || fail "only $n cases read from $dir/cases"
+[ "$n" -ge 34 ] || fail "only $n cases read from $dir/cases"
 
 if [ -z "${MPIEXEC:-}" ] || [ "$MPIEXEC" = none ]; then
     echo "bad-input: ok ($n cases; no MPI launcher: the 2-rank cases were not run)"

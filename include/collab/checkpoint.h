@@ -107,6 +107,10 @@ uint64_t ckpt_fingerprint(const int64_t *gidx, const int32_t *user, const int32_
  * the sum over a partition of the rows equals the whole table's). Local. */
 uint64_t ckpt_table_checksum(const CkptTable *t);
 
+/* Order-free checksum of n strings (NULL counts as ""), the `checksum` attribute of a
+ * string dataset: a sum of keyed hashes of (index, text). Local. */
+uint64_t ckpt_strings_checksum(char *const *s, size_t n);
+
 /* Scalar attributes: read a fixed-length string into out (size len), or a number of HDF5
  * class cls (H5T_INTEGER, H5T_FLOAT) as mem_type. Return 0, or -1 when absent or not of
  * that kind. Write a UTF-8 string, an int64 or a double. Return < 0 on failure. Local. */
