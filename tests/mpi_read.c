@@ -387,6 +387,10 @@ static int check_case(const char *file, const char *words)
     TEST_CHECK(all);
     dataset_free(&ref);
     dataset_free(&par);
+    free((char *)d.user_col); /* strdup'ed by case_options */
+    free((char *)d.item_col);
+    free((char *)d.rating_col);
+    free((char *)d.time_col);
     return rc_par;
 }
 

@@ -1,0 +1,128 @@
+/* fuzz_ckpt.c - checkpoint validation and reading (ckpt_read, as train --resume does) on
+ * arbitrary files at one rank, and the model-file reader (modelfile_open and
+ * modelfile_read_rows, as every command that uses a model does). Byte 0 picks which;
+ * the rest is the file. Every outcome must be a clean Status naming the file, never a
+ * crash, a hang, a leak or undefined behaviour.
+ *
+ * Seeds: with COLLAB_FUZZ_SEEDS=DIR, LLVMFuzzerInitialize writes a good checkpoint and a
+ * good model file of the small model below into DIR (make fuzz does). */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "collab/checkpoint.h"
+#include "collab/modelfile.h"
+#include "fuzz.h"
+
+enum { NU = 5, NI = 7, K = 3 };
+
+static float uf[NU * K], ub[NU], itf[NI * K], ib[NI];
+static float m_uf[NU * K], m_ub[NU], m_itf[NI * K], m_ib[NI];
+static char *users[NU] = {"#na#", "1", "2", "3", "4"};
+static char *items[NI] = {"#na#", "10", "11", "12", "13", "14", "15"};
+static char *titles[NI] = {NULL, "Ten", "Eleven", NULL, "Thirteen", "Fourteen", "Fifteen"};
+static CkptSetting settings[] = {{"model", "dotbias"}, {"n-factors", "3"}, {"y-range", "0,5.5"},
+                                 {"epochs", "5"}};
+static Ctx ctx;
+
+/* The small model: tables t (8 entries: model, then the first moment), optimizer or not. */
+static void content(CkptContent *c, CkptTable *t, int with_optimizer)
+{
+    t[0] = (CkptTable){"model/user_factors", uf, NU, 0, NU, K, NULL, CKPT_F32};
+    t[1] = (CkptTable){"model/user_bias", ub, NU, 0, NU, 1, NULL, CKPT_F32};
+    t[2] = (CkptTable){"model/item_factors", itf, NI, 0, NI, K, NULL, CKPT_F32};
+    t[3] = (CkptTable){"model/item_bias", ib, NI, 0, NI, 1, NULL, CKPT_F32};
+    t[4] = (CkptTable){"optimizer/m/user_factors", m_uf, NU, 0, NU, K, NULL, CKPT_F32};
+    t[5] = (CkptTable){"optimizer/m/user_bias", m_ub, NU, 0, NU, 1, NULL, CKPT_F32};
+    t[6] = (CkptTable){"optimizer/m/item_factors", m_itf, NI, 0, NI, K, NULL, CKPT_F32};
+    t[7] = (CkptTable){"optimizer/m/item_bias", m_ib, NI, 0, NI, 1, NULL, CKPT_F32};
+    *c = (CkptContent){.with_optimizer = with_optimizer, .tables = t,
+                       .n_tables = with_optimizer ? 8 : 4,
+                       .progress = {2, 7, 107, 107, 0.5, 107, 5, 1.0},
+                       .data = {80, 20, NU, NI, 0x1234},
+                       .user_names = users, .item_names = items, .item_titles = titles,
+                       .settings = settings, .n_settings = 4};
+}
+
+/* Writes the good checkpoint and model into dir (seeds: byte 0 says which reader). */
+static void write_seeds(const char *dir)
+{
+    for (int kind = 0; kind < 2; kind++) {
+        char path[512], seed[512];
+        CkptTable t[8];
+        CkptContent c;
+        Status st;
+        status_clear(&st);
+        for (size_t i = 0; i < NU * K; i++)
+            uf[i] = 0.25f * (float)i, m_uf[i] = 0.01f;
+        content(&c, t, kind == 0);
+        snprintf(path, sizeof path, "%s/seed.h5", fuzz_setup());
+        if (ckpt_write(path, &ctx, &c, &st))
+            fprintf(stderr, "fuzz_ckpt: cannot write a seed: %s\n", st.msg);
+        FILE *in = fopen(path, "rb");
+        snprintf(seed, sizeof seed, "%s/%s.h5", dir, kind == 0 ? "checkpoint" : "model");
+        FILE *out = fopen(seed, "wb");
+        int ch;
+        if (out)
+            fputc(kind, out);
+        while (in && out && (ch = fgetc(in)) != EOF)
+            fputc(ch, out);
+        if (in)
+            fclose(in);
+        if (out)
+            fclose(out);
+        unlink(path);
+    }
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc, (void)argv;
+    fuzz_setup();
+    ctx_init(&ctx);
+    const char *seeds = getenv("COLLAB_FUZZ_SEEDS");
+    if (seeds)
+        write_seeds(seeds);
+    return 0;
+}
+
+static void read_checkpoint(const char *path)
+{
+    CkptTable t[8];
+    CkptContent c;
+    Status st;
+    status_clear(&st);
+    content(&c, t, 1);
+    (void)ckpt_read(path, &ctx, &c, &st);
+    fuzz_report(&st);
+}
+
+static void read_model(const char *path)
+{
+    ModelFile mf;
+    Status st;
+    status_clear(&st);
+    if (!modelfile_open(&mf, path, &ctx, &st)) {
+        Model m;
+        model_init(&m, &mf.spec, mf.users.n, mf.items.n);
+        (void)modelfile_read_rows(&mf, &m, 0, 0, &ctx, &st);
+        model_free(&m);
+    }
+    fuzz_report(&st);
+    modelfile_free(&mf);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    const char *path = fuzz_write(fuzz_setup(), "input.h5", data + 1, size - 1);
+    if (data[0] % 2 == 0)
+        read_checkpoint(path);
+    else
+        read_model(path);
+    return 0;
+}
