@@ -26,7 +26,7 @@ void optim_init(Optim *o, const OptimConfig *cfg, size_t n)
     memset(o, 0, sizeof *o);
     o->cfg = *cfg;
     o->n = n;
-    if (cfg->kind != OPTIM_ADAGRAD)
+    if (cfg->kind == OPTIM_ADAM || cfg->kind == OPTIM_SGD || cfg->kind == OPTIM_SPARSE_ADAM)
         o->m = xcalloc(n, sizeof(float));
     if (cfg->kind == OPTIM_ADAM || cfg->kind == OPTIM_SPARSE_ADAM)
         o->v = xcalloc(n, sizeof(float));
@@ -35,7 +35,7 @@ void optim_init(Optim *o, const OptimConfig *cfg, size_t n)
 
 int optim_is_sparse(OptimKind kind)
 {
-    return kind == OPTIM_SPARSE_ADAM || kind == OPTIM_ADAGRAD;
+    return kind == OPTIM_SPARSE_ADAM || kind == OPTIM_ADAGRAD || kind == OPTIM_SPARSE_SGD;
 }
 
 void optim_set_groups(Optim *o, const OptimGroup *groups, size_t n)
@@ -243,6 +243,15 @@ static inline __attribute__((always_inline)) void adagrad_row(float *restrict p,
         p[j] = p[j] * decay + g[j] * scale;
 }
 
+/* Plain SGD on one table row: p = p*decay + g*(-lr). */
+static inline __attribute__((always_inline)) void sgd_row(float *restrict p,
+                                                          const float *restrict g, size_t w,
+                                                          float decay, float neg_lr)
+{
+    for (size_t j = 0; j < w; j++)
+        p[j] = p[j] * decay + g[j] * neg_lr;
+}
+
 void optim_prefetch_row(const Optim *o, const float *p, size_t gi, size_t r)
 {
     const OptimGroup *gr = &o->group[gi];
@@ -275,6 +284,8 @@ void optim_step_row(Optim *o, float *p, size_t gi, size_t r, const float *const 
             continue;
         if (o->cfg.kind == OPTIM_SPARSE_ADAM)
             adam_kernel(p + off, g[i], o->m + off, o->v + off, w, *s);
+        else if (o->cfg.kind == OPTIM_SPARSE_SGD)
+            sgd_row(p + off, g[i], w, s->decay, s->neg_lr);
         else
             adagrad_row(p + off, g[i], &o->acc[gi][i][r], w, s->decay, s->neg_lr, s->eps);
     }

@@ -21,6 +21,8 @@
  *     (summed in 16 fixed lanes, then pairwise, so it vectorises);
  *     p = p*(1 - lr*wd) + g * (-lr / (sqrt(acc) + eps)), the scale formed once per row.
  *     No momentum.
+ *   sparse SGD: p = p*(1 - lr*wd) + g * (-lr) on a touched row; no momentum (a momentum
+ *     buffer would move every row at every step).
  *   Lazy decay: P = prod_i (1 - lr_i*wd) over the steps taken, in double. A row updated at
  *     step s and next touched at step t first gets p *= float(P[t-1] / P[s]), one
  *     multiplication for the steps it skipped; optim_sync brings every row up to date.
@@ -38,7 +40,8 @@ typedef enum OptimKind {
     OPTIM_ADAM = 0,
     OPTIM_SGD = 1,
     OPTIM_SPARSE_ADAM = 2, /* lazy Adam over the touched rows */
-    OPTIM_ADAGRAD = 3      /* row-wise Adagrad over the touched rows */
+    OPTIM_ADAGRAD = 3,     /* row-wise Adagrad over the touched rows */
+    OPTIM_SPARSE_SGD = 4   /* plain SGD over the touched rows (no momentum) */
 } OptimKind;
 
 /* Rows of one group for the sparse kinds: rows entities, each owning row r of up to two
