@@ -15,29 +15,34 @@
 #include "collab/signals.h"
 
 /* Validation moves item rows in bounded chunks of this many ratings per rank. */
-enum { VALID_CHUNK = 4096 };
+enum { VALID_CHUNK = 16384 };
 /* How far ahead the fused step prefetches scattered rows: ratings ahead (a user's ratings
  * are consecutive, so a few ratings is about as many users) and touched items ahead. */
 enum { FUSED_USERS_AHEAD = 6, FUSED_ITEMS_AHEAD = 6 };
 
+/* Per-batch buffers: what every step and validation use, and the per-rating item rows
+ * and gradients only the dense (unfused) step moves. */
 static void trainer_alloc_workspace(Trainer *t)
 {
     const size_t k = t->cfg.model.k;
     t->cap = t->cfg.bs > VALID_CHUNK ? t->cfg.bs : VALID_CHUNK;
     t->b_user = xmalloc(t->cap * sizeof(int32_t));
     t->b_item = xmalloc(t->cap * sizeof(int32_t));
-    t->b_pos = xmalloc(t->cap * sizeof(int64_t));
     t->b_y = xmalloc(t->cap * sizeof(float));
     t->pred = xmalloc(t->cap * sizeof(float));
-    t->z = xmalloc(t->cap * sizeof(float));
-    t->dpred = xmalloc(t->cap * sizeof(float));
-    t->irows = xmalloc(t->cap * k * sizeof(float));
-    t->g_irows = xmalloc(t->cap * k * sizeof(float));
-    t->ibias = xmalloc(t->cap * sizeof(float));
-    t->g_ibias = xmalloc(t->cap * sizeof(float));
     t->b_slot = xmalloc(t->cap * sizeof(int32_t));
     t->b_first = xmalloc(t->cap);
     t->g_row = xmalloc((k + 1) * sizeof(float));
+    if (t->fused)
+        return;
+    const size_t nb = t->cfg.bs;
+    t->b_pos = xmalloc(nb * sizeof(int64_t));
+    t->z = xmalloc(nb * sizeof(float));
+    t->dpred = xmalloc(nb * sizeof(float));
+    t->irows = xmalloc(nb * k * sizeof(float));
+    t->g_irows = xmalloc(nb * k * sizeof(float));
+    t->ibias = xmalloc(nb * sizeof(float));
+    t->g_ibias = xmalloc(nb * sizeof(float));
 }
 
 /* Sorts the n rows of order (file order within a user, by gidx) where they are not. */
@@ -297,7 +302,7 @@ static double trainer_step_fused(Trainer *t, size_t b, double lr, double mom)
     const float *y = t->bo_y + first;
     Model *m = &t->model;
     SlotRows sr;
-    exchange_gather_slots(&t->x, &sr, t->b_slot, t->b_first, m, t->bo_item + first, n);
+    exchange_gather_slots(&t->x, &sr, t->b_slot, t->b_first, m, t->bo_item + first, n, 1);
     const int e = trainer_fixed_exponent(t->cfg.bs);
     const FusedRatings fr = {t->b_slot, t->b_first, y, n, sr.f, sr.b, sr.acc,
                              (float)(2.0 / (double)t->cfg.bs), ldexpf(1.0f, e)};
@@ -375,8 +380,9 @@ double trainer_validate(Trainer *t, double *mae)
         size_t n = first < ds->n_valid ? ds->n_valid - first : 0;
         n = n < VALID_CHUNK ? n : VALID_CHUNK;
         trainer_load(t, ds->valid_user, ds->valid_item, ds->valid_rating, NULL, first, n);
-        exchange_gather_items(&t->x, t->irows, t->ibias, &t->model, t->b_item, n);
-        model_forward(t->pred, t->z, &t->model, t->b_user, t->irows, t->ibias, n);
+        SlotRows sr;
+        exchange_gather_slots(&t->x, &sr, t->b_slot, t->b_first, &t->model, t->b_item, n, 0);
+        model_forward_slots(t->pred, &t->model, t->b_user, t->b_slot, sr.f, sr.b, n);
         trainer_errors(t->pred, t->b_y, n, &sums[0], &sums[1]);
     }
     trainer_agree(t, sums, 2);
