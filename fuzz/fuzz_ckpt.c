@@ -24,8 +24,8 @@ static float m_uf[NU * K], m_ub[NU], m_itf[NI * K], m_ib[NI];
 static char *users[NU] = {"#na#", "1", "2", "3", "4"};
 static char *items[NI] = {"#na#", "10", "11", "12", "13", "14", "15"};
 static char *titles[NI] = {NULL, "Ten", "Eleven", NULL, "Thirteen", "Fourteen", "Fifteen"};
-static CkptSetting settings[] = {{"model", "dotbias"}, {"n-factors", "3"}, {"y-range", "0,5.5"},
-                                 {"epochs", "5"}};
+static CkptSetting settings[] = {
+    {"model", "dotbias"}, {"n-factors", "3"}, {"y-range", "0,5.5"}, {"epochs", "5"}};
 static Ctx ctx;
 
 /* The small model: tables t (8 entries: model, then the first moment), optimizer or not. */
@@ -39,12 +39,16 @@ static void content(CkptContent *c, CkptTable *t, int with_optimizer)
     t[5] = (CkptTable){"optimizer/m/user_bias", m_ub, NU, 0, NU, 1, NULL, CKPT_F32};
     t[6] = (CkptTable){"optimizer/m/item_factors", m_itf, NI, 0, NI, K, NULL, CKPT_F32};
     t[7] = (CkptTable){"optimizer/m/item_bias", m_ib, NI, 0, NI, 1, NULL, CKPT_F32};
-    *c = (CkptContent){.with_optimizer = with_optimizer, .tables = t,
+    *c = (CkptContent){.with_optimizer = with_optimizer,
+                       .tables = t,
                        .n_tables = with_optimizer ? 8 : 4,
                        .progress = {2, 7, 107, 107, 0.5, 107, 5, 1.0},
                        .data = {80, 20, NU, NI, 0x1234},
-                       .user_names = users, .item_names = items, .item_titles = titles,
-                       .settings = settings, .n_settings = 4};
+                       .user_names = users,
+                       .item_names = items,
+                       .item_titles = titles,
+                       .settings = settings,
+                       .n_settings = 4};
 }
 
 /* Writes the good checkpoint and model into dir (seeds: byte 0 says which reader). */

@@ -1,4 +1,7 @@
-/* fuzz_data.c - the serial ratings reader (data_read) on arbitrary files of every format.
+/* fuzz_data.c - the ratings readers on arbitrary files of every format: the serial reader
+ * (data_read), and the two loading paths training uses (at one rank): the reference one
+ * (dataset_load_serial: read, split, encode) and the parallel one (dataset_load: byte
+ * ranges, keys, duplicates, routing), which must agree on the outcome and the message.
  *
  * Input: byte 0 picks the format and its file names (ML-100k u.data + u.item, ML-1M
  * ratings.dat + movies.dat, ML-CSV ratings.csv + movies.csv, a delimited .csv or .tsv
@@ -8,10 +11,12 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "collab/data.h"
+#include "collab/distribute.h"
 #include "fuzz.h"
 
 typedef struct Format {
@@ -27,8 +32,7 @@ static const Format FORMATS[] = {{DATA_ML100K, "u.data", "u.item"},
                                  {DATA_AUTO, "ratings.csv", "movies.csv"}};
 
 /* Splits body at the first "\n@@\n": ratings before, items after (NULL when absent). */
-static const uint8_t *split_items(const uint8_t *body, size_t n, size_t *n_ratings,
-                                  size_t *n_items)
+static const uint8_t *split_items(const uint8_t *body, size_t n, size_t *n_ratings, size_t *n_items)
 {
     for (size_t i = 0; i + 4 <= n; i++)
         if (!memcmp(body + i, "\n@@\n", 4)) {
@@ -39,6 +43,32 @@ static const uint8_t *split_items(const uint8_t *body, size_t n, size_t *n_ratin
     *n_ratings = n;
     *n_items = 0;
     return NULL;
+}
+
+/* Differential check: the reference and the parallel loading paths give the same status
+ * and message and, when they succeed, the same sizes; aborts (a finding) otherwise. */
+static void compare_loads(const DataOptions *o)
+{
+    const SplitSpec sp = {NULL, 0.2, 42};
+    Dataset a, b;
+    Status sa, sb;
+    status_clear(&sa);
+    status_clear(&sb);
+    int ra = dataset_load_serial(&a, o, &sp, MPI_COMM_WORLD, &sa);
+    int rb = dataset_load(&b, o, &sp, MPI_COMM_WORLD, &sb);
+    int same = ra == rb && !strcmp(sa.msg, sb.msg);
+    if (same && ra == STATUS_OK)
+        same = a.n_train_total == b.n_train_total && a.n_valid_total == b.n_valid_total &&
+               a.users.n == b.users.n && a.items.n == b.items.n;
+    if (!same) {
+        fprintf(stderr,
+                "fuzz_data: the loading paths disagree:\n  reference %d '%s'\n"
+                "  parallel  %d '%s'\n",
+                ra, sa.msg, rb, sb.msg);
+        abort();
+    }
+    dataset_free(&a);
+    dataset_free(&b);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -73,6 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)data_read(&r, &o, &st);
     fuzz_report(&st);
     ratings_free(&r);
+    compare_loads(&o);
     unlink(ratings);
     if (items)
         unlink(itemsp);

@@ -14,8 +14,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    static const TextDialect dialects[] = {
-        {',', 0, 1}, {'\t', 0, 0}, {'|', 0, 0}, {':', 1, 0}, {';', 0, 1}, {' ', 0, 0}};
+    static const TextDialect dialects[] = {{',', 0, 1}, {'\t', 0, 0}, {'|', 0, 0},
+                                           {':', 1, 0}, {';', 0, 1},  {' ', 0, 0}};
     const TextDialect *d = &dialects[data[0] % 6];
     const size_t len = size - 1;
     char *line = xmalloc(len + 1), *conv = xmalloc(2 * len + 1);

@@ -19,14 +19,9 @@ int memory_parse_size(const char *s, uint64_t *out)
     unsigned long long v = strtoull(s, &end, 10);
     if (errno || end == s || !isdigit((unsigned char)s[0]))
         return -1;
-    int shift = 0;
-    switch (toupper((unsigned char)*end)) {
-    case 'K': shift = 10; break;
-    case 'M': shift = 20; break;
-    case 'G': shift = 30; break;
-    case 'T': shift = 40; break;
-    default: break;
-    }
+    static const char units[] = "KMGT"; /* powers of 1024 */
+    const char *u = *end ? strchr(units, toupper((unsigned char)*end)) : NULL;
+    const int shift = u ? 10 * (int)(u - units + 1) : 0;
     end += shift ? 1 : 0;
     if (toupper((unsigned char)*end) == 'B')
         end++;
@@ -97,8 +92,8 @@ static double gib(uint64_t bytes)
 static void node_totals(uint64_t need, uint64_t *node_need, int *node_ranks, const Ctx *ctx)
 {
     MPI_Comm node;
-    CHECK_MPI(MPI_Comm_split_type(ctx->comm, MPI_COMM_TYPE_SHARED, ctx->rank, MPI_INFO_NULL,
-                                  &node));
+    CHECK_MPI(
+        MPI_Comm_split_type(ctx->comm, MPI_COMM_TYPE_SHARED, ctx->rank, MPI_INFO_NULL, &node));
     CHECK_MPI(MPI_Allreduce(&need, node_need, 1, MPI_UINT64_T, MPI_SUM, node));
     CHECK_MPI(MPI_Comm_size(node, node_ranks));
     CHECK_MPI(MPI_Comm_free(&node));
@@ -115,8 +110,7 @@ int memory_check(const MemNeed *need, uint64_t max_per_rank, const Ctx *ctx, Sta
     }
     char node[96] = "";
     if (ranks > 1)
-        snprintf(node, sizeof node, "; %.3f GiB for the %d ranks of its node", gib(want),
-                 ranks);
+        snprintf(node, sizeof node, "; %.3f GiB for the %d ranks of its node", gib(want), ranks);
     if (have && want > have)
         status_set(st, STATUS_DATA,
                    "not enough memory for training: rank %d needs about %.3f GiB (model tables "

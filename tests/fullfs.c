@@ -54,44 +54,42 @@ ssize_t write(int fd, const void *buf, size_t n)
 {
     if (full(fd, n))
         return -1;
-    return REAL("write", ssize_t (*)(int, const void *, size_t))(fd, buf, n);
+    return REAL("write", ssize_t(*)(int, const void *, size_t))(fd, buf, n);
 }
 
 ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 {
     if (full(fd, n))
         return -1;
-    return REAL("pwrite", ssize_t (*)(int, const void *, size_t, off_t))(fd, buf, n, off);
+    return REAL("pwrite", ssize_t(*)(int, const void *, size_t, off_t))(fd, buf, n, off);
 }
 
 ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off)
 {
     if (full(fd, n))
         return -1;
-    return REAL("pwrite64", ssize_t (*)(int, const void *, size_t, off_t))(fd, buf, n, off);
+    return REAL("pwrite64", ssize_t(*)(int, const void *, size_t, off_t))(fd, buf, n, off);
 }
 
 ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
     if (full(fd, iov_bytes(iov, cnt)))
         return -1;
-    return REAL("writev", ssize_t (*)(int, const struct iovec *, int))(fd, iov, cnt);
+    return REAL("writev", ssize_t(*)(int, const struct iovec *, int))(fd, iov, cnt);
 }
 
 ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 {
     if (full(fd, iov_bytes(iov, cnt)))
         return -1;
-    return REAL("pwritev", ssize_t (*)(int, const struct iovec *, int, off_t))(fd, iov, cnt,
-                                                                                off);
+    return REAL("pwritev", ssize_t(*)(int, const struct iovec *, int, off_t))(fd, iov, cnt, off);
 }
 
 ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off_t off)
 {
     if (full(fd, iov_bytes(iov, cnt)))
         return -1;
-    return REAL("pwritev64", ssize_t (*)(int, const struct iovec *, int, off_t))(fd, iov, cnt,
-                                                                                  off);
+    return REAL("pwritev64", ssize_t(*)(int, const struct iovec *, int, off_t))(fd, iov, cnt, off);
 }
 
 int fallocate(int fd, int mode, off_t off, off_t len)
