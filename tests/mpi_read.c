@@ -362,6 +362,15 @@ static int same_dataset(const Dataset *a, const Dataset *b, const char *name)
     return !bad;
 }
 
+/* Frees the column names case_options strdup'ed. */
+static void case_options_free(DataOptions *d)
+{
+    free((char *)d->user_col);
+    free((char *)d->item_col);
+    free((char *)d->rating_col);
+    free((char *)d->time_col);
+}
+
 /* Loads file with words both ways and compares everything; returns the status code. */
 static int check_case(const char *file, const char *words)
 {
@@ -387,10 +396,7 @@ static int check_case(const char *file, const char *words)
     TEST_CHECK(all);
     dataset_free(&ref);
     dataset_free(&par);
-    free((char *)d.user_col); /* strdup'ed by case_options */
-    free((char *)d.item_col);
-    free((char *)d.rating_col);
-    free((char *)d.time_col);
+    case_options_free(&d);
     return rc_par;
 }
 
@@ -406,6 +412,7 @@ static void check_error(const char *file, const char *words, const char *want)
     case_options(&d, &sp, paths, file, words);
     dataset_load(&ds, &d, &sp, MPI_COMM_WORLD, &st);
     TEST_STR_CONTAINS(st.msg, want);
+    case_options_free(&d);
 }
 
 static void check_formats(void)
