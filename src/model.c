@@ -224,11 +224,17 @@ typedef float V16 __attribute__((vector_size(DOT_LANES * sizeof(float))));
 /* Lane 0 of v after halving pairwise: ((l0 + l8) + (l4 + l12)) + ... in a fixed tree. */
 MODEL_INLINE float hsum16(V16 v)
 {
+#ifdef __clang__ /* the fuzz targets build with clang, which spells the shuffle this way */
+#define SHUFFLE16(v, ...) __builtin_shufflevector(v, v, __VA_ARGS__)
+#else
     typedef int32_t I16 __attribute__((vector_size(DOT_LANES * sizeof(int32_t))));
-    v += __builtin_shuffle(v, (I16){8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15});
-    v += __builtin_shuffle(v, (I16){4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7});
-    v += __builtin_shuffle(v, (I16){2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3});
-    v += __builtin_shuffle(v, (I16){1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1});
+#define SHUFFLE16(v, ...) __builtin_shuffle(v, (I16){__VA_ARGS__})
+#endif
+    v += SHUFFLE16(v, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15);
+    v += SHUFFLE16(v, 4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7);
+    v += SHUFFLE16(v, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3);
+    v += SHUFFLE16(v, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+#undef SHUFFLE16
     return v[0];
 }
 

@@ -206,6 +206,11 @@ void optim_begin_step(Optim *o, float *p, double lr)
 enum { ADA_LANES = 16 };
 typedef float V16 __attribute__((vector_size(ADA_LANES * sizeof(float))));
 typedef int32_t I16 __attribute__((vector_size(ADA_LANES * sizeof(int32_t))));
+#ifdef __clang__ /* the fuzz targets build with clang, which spells the shuffle this way */
+#define SHUFFLE16(v, ...) __builtin_shufflevector(v, v, __VA_ARGS__)
+#else
+#define SHUFFLE16(v, ...) __builtin_shuffle(v, (I16){__VA_ARGS__})
+#endif
 
 static inline __attribute__((always_inline)) float sum_squares(const float *restrict g, size_t w)
 {
@@ -222,10 +227,10 @@ static inline __attribute__((always_inline)) float sum_squares(const float *rest
             t[l] = g[j + l] * g[j + l];
         lane += t;
     }
-    lane += __builtin_shuffle(lane, (I16){8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15});
-    lane += __builtin_shuffle(lane, (I16){4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7});
-    lane += __builtin_shuffle(lane, (I16){2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3});
-    lane += __builtin_shuffle(lane, (I16){1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1});
+    lane += SHUFFLE16(lane, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15);
+    lane += SHUFFLE16(lane, 4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7);
+    lane += SHUFFLE16(lane, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3);
+    lane += SHUFFLE16(lane, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1);
     return lane[0];
 }
 

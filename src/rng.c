@@ -100,10 +100,10 @@ static inline __attribute__((always_inline)) V8 mix_v(V8 z)
 static inline __attribute__((always_inline)) V8 feistel_v(const Perm *p, V8 x)
 {
     unsigned wl = p->bits - p->bits / 2, wr = p->bits / 2;
-    V8 left = x >> wr, right = x & ((1ULL << wr) - 1);
+    V8 left = x >> wr, right = x & (uint64_t)((1ULL << wr) - 1); /* clang: no implicit splat */
     for (uint64_t round = 0; round < 4; round++) {
         V8 f = mix_v((right * 0x9e3779b97f4a7c15ULL) ^ (p->key ^ (round << 58)));
-        V8 next = (left ^ f) & ((1ULL << wl) - 1);
+        V8 next = (left ^ f) & (uint64_t)((1ULL << wl) - 1);
         left = right;
         right = next;
         unsigned w = wl;
