@@ -200,6 +200,7 @@ static int run_resume(TrainRun *run, Trainer *t)
     }
     const double secs = MPI_Wtime() - t0, mb = file_mb(path);
     trainer_resume(t, &c.progress);
+    trainer_share_replicated(t);
     log_info("resume: %s at epoch %lld, batch %lld (%lld batches done); %.1f MB read and "
              "checked in %.3f s (%.0f MB/s)\n",
              path, (long long)c.progress.epoch, (long long)c.progress.batch,

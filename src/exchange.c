@@ -100,7 +100,8 @@ void exchange_init(Exchange *x, const Ctx *ctx, const Layout *layout, size_t k)
     x->layout = layout;
     x->k = k;
     const size_t p = (size_t)ctx->size, ni = layout->n_items ? layout->n_items : 1;
-    int **counts[] = {&x->send_n, &x->recv_n, &x->scnt, &x->soff, &x->rcnt, &x->roff};
+    int **counts[] = {&x->send_n, &x->recv_n, &x->scnt, &x->soff,
+                      &x->rcnt,   &x->roff,   &x->gcnt, &x->goff};
     for (size_t i = 0; i < sizeof counts / sizeof *counts; i++)
         *counts[i] = xcalloc(p, sizeof(int));
     x->stamp = xcalloc(ni, sizeof(uint32_t));
@@ -109,9 +110,10 @@ void exchange_init(Exchange *x, const Ctx *ctx, const Layout *layout, size_t k)
 
 void exchange_free(Exchange *x)
 {
-    void *arrays[] = {x->send_n, x->recv_n, x->scnt, x->soff, x->rcnt, x->roff, x->stamp, x->slot};
-    Buf *bufs[] = {&x->uniq,   &x->srv,   &x->uniq_rows, &x->srv_rows, &x->rec_out,
-                   &x->rec_in, &x->g_out, &x->g_in,      &x->order};
+    void *arrays[] = {x->send_n, x->recv_n, x->scnt, x->soff, x->rcnt,
+                      x->roff,   x->gcnt,   x->goff, x->stamp, x->slot};
+    Buf *bufs[] = {&x->uniq,  &x->srv,   &x->uniq_rows, &x->srv_rows, &x->rec_out, &x->rec_in,
+                   &x->g_out, &x->g_in,  &x->order,     &x->gat_pos,  &x->gat_rows};
     for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++)
         free(arrays[i]);
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
@@ -376,4 +378,40 @@ void exchange_zero_item_grads(Exchange *x, Model *m)
             m->g_item_b[row] = 0.0f;
     }
     x->last_got = 0;
+}
+
+/* ------------------------------------------------------------------ allgather */
+
+void exchange_allgather_rows(Exchange *x, float *out, const float *rows, const int64_t *pos,
+                             size_t n, size_t width, int64_t pos0, size_t total)
+{
+    const double t0 = MPI_Wtime();
+    const int p = x->ctx->size;
+    const int64_t *gp = pos;
+    const float *gr = rows;
+    size_t got = n;
+    if (p > 1) {
+        int mine = (int)n;
+        CHECK_MPI(MPI_Allgather(&mine, 1, MPI_INT, x->gcnt, 1, MPI_INT, x->ctx->comm));
+        got = prefix(x->goff, x->gcnt, p);
+        int64_t *ap = buf_reserve(&x->gat_pos, (got ? got : 1) * sizeof(int64_t));
+        float *ar = buf_reserve(&x->gat_rows, (got ? got : 1) * width * sizeof(float));
+        CHECK_MPI(MPI_Allgatherv(pos, mine, MPI_INT64_T, ap, x->gcnt, x->goff, MPI_INT64_T,
+                                 x->ctx->comm));
+        for (int r = 0; r < p; r++) {
+            x->gcnt[r] *= (int)width;
+            x->goff[r] *= (int)width;
+        }
+        CHECK_MPI(MPI_Allgatherv(rows, mine * (int)width, MPI_FLOAT, ar, x->gcnt, x->goff,
+                                 MPI_FLOAT, x->ctx->comm));
+        x->messages += 3;
+        x->bytes += (uint64_t)p * sizeof(int) + n * (sizeof(int64_t) + width * sizeof(float));
+        gp = ap, gr = ar;
+    }
+    if (got != total)
+        check_fail(__FILE__, __LINE__, "exchange_allgather_rows: %zu rows for a batch of %zu",
+                   got, total);
+    for (size_t r = 0; r < got; r++)
+        memcpy(out + (size_t)(gp[r] - pos0) * width, gr + r * width, width * sizeof(float));
+    x->seconds += MPI_Wtime() - t0;
 }

@@ -60,6 +60,8 @@ typedef struct Exchange {
     Buf rec_out, rec_in;            /* int64 (n, 2) (position, item) per rating gradient */
     Buf g_out, g_in;                /* float (n, k+1) per rating gradient */
     Buf order;                      /* (position, index) (n) received gradients, sorted */
+    Buf gat_pos, gat_rows;          /* int64 (total), float (total, width): allgathered rows */
+    int *gcnt, *goff;               /* (nranks) allgather counts and offsets */
     size_t last_got;                /* gradients received by the last scatter (in rec_in) */
     uint64_t bytes;                 /* payload bytes this rank sent through the seam */
     uint64_t messages;              /* collective calls made */
@@ -91,6 +93,14 @@ size_t exchange_touched_item_rows(const Exchange *x, int32_t *rows);
 
 /* Zeroes the item gradient rows the last exchange_scatter_item_grads added to. Local. */
 void exchange_zero_item_grads(Exchange *x, Model *m);
+
+/* Collective: the whole batch on every rank. Each rank gives its n rows (n, width) with
+ * their global batch positions pos[j] in [pos0, pos0 + total); out (total, width) gets
+ * row pos - pos0 from whichever rank holds it, so every rank sees the batch in position
+ * order (the replicated dense layers of MODEL_NN run on it). Every position must be held
+ * by exactly one rank. */
+void exchange_allgather_rows(Exchange *x, float *out, const float *rows, const int64_t *pos,
+                             size_t n, size_t width, int64_t pos0, size_t total);
 
 /* Collective: sums n ExactSums and nflags int64 flags element-wise over all ranks, in
  * place, in one call (flags carry job-wide decisions such as "a rank was signalled"). */
