@@ -343,6 +343,11 @@ int cmd_train(const Ctx *ctx, Options *o)
     cli_print_settings(&CLI_COMMANDS[0], o, &ds);
     Trainer t;
     trainer_init(&t, ctx, &ds, &cfg);
+    if (cfg.model.kind == MODEL_NN) {
+        char arch[256];
+        model_nn_describe(arch, sizeof arch, &t.cfg.model, ds.users.n, ds.items.n);
+        log_info("  %-18s %s\n", "nn", arch);
+    }
     rc = o->resume ? run_resume(&run, &t) : STATUS_OK;
     if (!rc)
         rc = run_open_metrics(&run, t.start_epoch);

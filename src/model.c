@@ -8,6 +8,7 @@
 #include "collab/model.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,18 @@ void model_nn_sizes(ModelSpec *s, size_t n_users, size_t n_items)
         return;
     s->k_user = nn_emb_size(n_users);
     s->k = nn_emb_size(n_items);
+}
+
+void model_nn_describe(char *out, size_t len, const ModelSpec *s, size_t n_users,
+                       size_t n_items)
+{
+    int at = snprintf(out, len, "users %zux%zu, items %zux%zu; Linear %zu", n_users, s->k_user,
+                      n_items, s->k, s->k_user + s->k);
+    for (size_t l = 0; l < s->n_layers && at > 0 && (size_t)at < len; l++)
+        at += snprintf(out + at, len - (size_t)at, "-%zu", s->layers[l]);
+    if (at > 0 && (size_t)at < len)
+        snprintf(out + at, len - (size_t)at, "-1, ReLU%s%s", s->use_bn ? ", BatchNorm" : "",
+                 s->has_range ? ", sigmoid_range" : "");
 }
 
 void model_init(Model *m, const ModelSpec *spec, size_t n_users, size_t n_items)

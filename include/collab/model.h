@@ -55,6 +55,11 @@ typedef struct Model {
  * n_items (with #na#): s->k_user and s->k. No-op for the dot models. Local. */
 void model_nn_sizes(ModelSpec *s, size_t n_users, size_t n_items);
 
+/* MODEL_NN: the resolved architecture in one line, e.g. "users 944x74, items 1665x102;
+ * Linear 176-100-50-1, ReLU, BatchNorm" (sizes after model_nn_sizes). Local. */
+void model_nn_describe(char *out, size_t len, const ModelSpec *s, size_t n_users,
+                       size_t n_items);
+
 /* MODEL_NN: row j of x (n rows of `stride` >= ku + k floats) starts with
  * concat(user_f[urow[j]], irows[j]) for the n ratings. Local. */
 void model_nn_inputs(float *x, size_t stride, const Model *m, const int32_t *urow,
