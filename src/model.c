@@ -7,6 +7,7 @@
 
 #include "collab/model.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,29 @@ void model_nn_sizes(ModelSpec *s, size_t n_users, size_t n_items)
         return;
     s->k_user = nn_emb_size(n_users);
     s->k = nn_emb_size(n_items);
+}
+
+int model_parse_layers(ModelSpec *s, const char *text, long long *bad)
+{
+    const char *at = text;
+    s->n_layers = 0;
+    for (;;) {
+        char *end = NULL;
+        errno = 0;
+        const long long w = strtoll(at, &end, 10);
+        if (end == at || errno || (*end && *end != ','))
+            return -1;
+        if (w < 1 || w > 100000) {
+            *bad = w;
+            return -2;
+        }
+        if (s->n_layers == NN_MAX_LAYERS)
+            return -3;
+        s->layers[s->n_layers++] = (size_t)w;
+        if (!*end)
+            return 0;
+        at = end + 1;
+    }
 }
 
 void model_nn_describe(char *out, size_t len, const ModelSpec *s, size_t n_users,

@@ -114,27 +114,21 @@ int cli_data_options(DataOptions *d, const Options *o, Status *st)
 /* --layers W[,W...]: the hidden widths of the nn model. */
 static int parse_layers(ModelSpec *m, const char *text, Status *st)
 {
-    const char *at = text;
-    m->n_layers = 0;
-    for (;;) {
-        char *end = NULL;
-        errno = 0;
-        long long w = strtoll(at, &end, 10);
-        if (end == at || errno || (*end && *end != ','))
-            return status_set(st, STATUS_USAGE,
-                              "option --layers: '%s' is not a comma-separated list of layer "
-                              "widths (e.g. 100 or 100,50)",
-                              text);
-        if (w < 1 || w > 100000)
-            return status_set(st, STATUS_USAGE, "option --layers: width %lld is not in 1..100000",
-                              w);
-        if (m->n_layers == NN_MAX_LAYERS)
-            return status_set(st, STATUS_USAGE, "option --layers: more than %d layers in '%s'",
-                              NN_MAX_LAYERS, text);
-        m->layers[m->n_layers++] = (size_t)w;
-        if (!*end)
-            return STATUS_OK;
-        at = end + 1;
+    long long bad = 0;
+    switch (model_parse_layers(m, text, &bad)) {
+    case 0:
+        return STATUS_OK;
+    case -2:
+        return status_set(st, STATUS_USAGE, "option --layers: width %lld is not in 1..100000",
+                          bad);
+    case -3:
+        return status_set(st, STATUS_USAGE, "option --layers: more than %d layers in '%s'",
+                          NN_MAX_LAYERS, text);
+    default:
+        return status_set(st, STATUS_USAGE,
+                          "option --layers: '%s' is not a comma-separated list of layer "
+                          "widths (e.g. 100 or 100,50)",
+                          text);
     }
 }
 

@@ -55,6 +55,11 @@ typedef struct Model {
  * n_items (with #na#): s->k_user and s->k. No-op for the dot models. Local. */
 void model_nn_sizes(ModelSpec *s, size_t n_users, size_t n_items);
 
+/* Parses "W[,W...]" into s->layers / s->n_layers. Returns 0, or -1 when text is not a
+ * comma-separated list of integers, -2 when a width (in *bad) is outside 1..100000, -3
+ * with more than NN_MAX_LAYERS widths. Local. */
+int model_parse_layers(ModelSpec *s, const char *text, long long *bad);
+
 /* MODEL_NN: the resolved architecture in one line, e.g. "users 944x74, items 1665x102;
  * Linear 176-100-50-1, ReLU, BatchNorm" (sizes after model_nn_sizes). Local. */
 void model_nn_describe(char *out, size_t len, const ModelSpec *s, size_t n_users,
