@@ -3,7 +3,8 @@
  * Dimension letters: B rows, n (c) inputs and o outputs of a layer. Weights are stored
  * (in, out), so y[i, :] += x[i, c] * w[c, :] and g_w[c, :] += x[i, c] * dy[i, :] run
  * along contiguous output rows and vectorise without reordering any sum: every output
- * element is still the sequential sum over c (or over i). Batch statistics and the
+ * element is still the sequential sum over c (or over i); the input gradient runs along
+ * rows of a transposed copy of the weight for the same reason. Batch statistics and the
  * BatchNorm parameter gradients are summed in double, rows in batch order. */
 #include "config.h"
 
@@ -109,6 +110,8 @@ void nn_work_init(NNWork *w, const NNLayout *L, size_t cap)
     }
     w->d0 = xmalloc(cap * L->max_width * sizeof(float));
     w->d1 = xmalloc(cap * L->max_width * sizeof(float));
+    w->wo = xmalloc(L->max_width * L->max_width * sizeof(float));
+    w->acc = xmalloc(2 * L->max_width * sizeof(double));
 }
 
 void nn_work_free(NNWork *w)
@@ -121,10 +124,18 @@ void nn_work_free(NNWork *w)
     }
     free(w->d0);
     free(w->d1);
+    free(w->wo);
+    free(w->acc);
     memset(w, 0, sizeof *w);
 }
 
 /* ------------------------------------------------------------------ kernels */
+
+/* ReLU that keeps NaN (as torch's does) and compiles to a compare, not a libm call. */
+static inline float relu(float a)
+{
+    return a < 0.0f ? 0.0f : a;
+}
 
 /* y (B, o) = x (B, n) @ wt (n, o) (+ bias (o), added last; NULL: none). */
 NN_CLONES
@@ -166,31 +177,29 @@ static void linear_grad_w(float *restrict g_wt, float *g_b, const float *restric
     }
 }
 
-/* dx (B, n) = dy (B, o) @ wt^T: dx[i, c] = sum_j dy[i, j] wt[c, j], j in order; four
- * inputs at once (independent sums, the same order each). */
-static void linear_grad_x(float *dx, const float *dy, const float *wt, size_t B, size_t n,
-                          size_t o)
+/* wo (o, n) = wt (n, o) transposed. */
+static void transpose(float *restrict wo, const float *restrict wt, size_t n, size_t o)
+{
+    for (size_t c = 0; c < n; c++)
+        for (size_t j = 0; j < o; j++)
+            wo[j * n + c] = wt[c * o + j];
+}
+
+/* dx (B, n) = dy (B, o) @ wo, wo = wt^T (o, n): dx[i, c] = sum_j dy[i, j] wt[c, j], the
+ * terms added in order of j, along contiguous rows of wo. */
+NN_CLONES
+static void linear_grad_x(float *restrict dx, const float *restrict dy, const float *restrict wo,
+                          size_t B, size_t n, size_t o)
 {
     for (size_t i = 0; i < B; i++) {
-        const float *dyi = dy + i * o;
         float *dxi = dx + i * n;
-        size_t c = 0;
-        for (; c + 4 <= n; c += 4) {
-            const float *w0 = wt + c * o, *w1 = w0 + o, *w2 = w1 + o, *w3 = w2 + o;
-            float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f, s3 = 0.0f;
-            for (size_t j = 0; j < o; j++) {
-                s0 += dyi[j] * w0[j];
-                s1 += dyi[j] * w1[j];
-                s2 += dyi[j] * w2[j];
-                s3 += dyi[j] * w3[j];
-            }
-            dxi[c] = s0, dxi[c + 1] = s1, dxi[c + 2] = s2, dxi[c + 3] = s3;
-        }
-        for (; c < n; c++) {
-            float s = 0.0f;
-            for (size_t j = 0; j < o; j++)
-                s += dyi[j] * wt[c * o + j];
-            dxi[c] = s;
+        const float *dyi = dy + i * o;
+        for (size_t c = 0; c < n; c++)
+            dxi[c] = 0.0f;
+        for (size_t j = 0; j < o; j++) {
+            const float d = dyi[j], *wj = wo + j * n;
+            for (size_t c = 0; c < n; c++)
+                dxi[c] += d * wj[c];
         }
     }
 }
@@ -198,21 +207,26 @@ static void linear_grad_x(float *dx, const float *dy, const float *wt, size_t B,
 /* The batch's mean and 1/sqrt(biased var + eps) per column of r (B, o) = ReLU(a); the
  * running statistics move by the momentum, the variance unbiased. Sums in double. */
 static void bn_batch_stats(float *mean, float *invstd, float *run_mean, float *run_var,
-                           const float *a, size_t B, size_t o)
+                           double *acc, const float *a, size_t B, size_t o)
 {
-    for (size_t j = 0; j < o; j++) {
-        double s = 0.0, q = 0.0;
-        for (size_t i = 0; i < B; i++)
-            s += (double)fmaxf(a[i * o + j], 0.0f);
-        const double mu = s / (double)B;
-        for (size_t i = 0; i < B; i++) {
-            const double d = (double)fmaxf(a[i * o + j], 0.0f) - mu;
-            q += d * d;
+    double *sum = acc, *sq = acc + o;
+    for (size_t j = 0; j < o; j++)
+        sum[j] = sq[j] = 0.0;
+    for (size_t i = 0; i < B; i++) /* rows in order; columns side by side */
+        for (size_t j = 0; j < o; j++)
+            sum[j] += (double)relu(a[i * o + j]);
+    for (size_t j = 0; j < o; j++)
+        sum[j] /= (double)B;
+    for (size_t i = 0; i < B; i++)
+        for (size_t j = 0; j < o; j++) {
+            const double d = (double)relu(a[i * o + j]) - sum[j];
+            sq[j] += d * d;
         }
-        const double var = q / (double)B;
+    for (size_t j = 0; j < o; j++) {
+        const double mu = sum[j], var = sq[j] / (double)B;
         mean[j] = (float)mu;
         invstd[j] = (float)(1.0 / sqrt(var + NN_BN_EPS));
-        const double unbiased = B > 1 ? q / (double)(B - 1) : var;
+        const double unbiased = B > 1 ? sq[j] / (double)(B - 1) : var;
         run_mean[j] = (float)((1.0 - NN_BN_MOMENTUM) * run_mean[j] + NN_BN_MOMENTUM * mu);
         run_var[j] = (float)((1.0 - NN_BN_MOMENTUM) * run_var[j] + NN_BN_MOMENTUM * unbiased);
     }
@@ -230,7 +244,7 @@ static void bn_eval_stats(float *mean, float *invstd, const float *run_mean,
 /* xhat of row i, column j: the one formula forward and backward share. */
 static inline float bn_xhat(float a, float mean, float invstd)
 {
-    return (fmaxf(a, 0.0f) - mean) * invstd;
+    return (relu(a) - mean) * invstd;
 }
 
 /* One hidden layer's forward: a = x W (+ b), h = BN(ReLU(a)) or ReLU(a). */
@@ -242,12 +256,12 @@ static void layer_forward(NNWork *w, size_t l, const float *p, float *stats, con
     linear_forward(a, x, p + L->w[l], L->use_bn ? NULL : p + L->beta[l], B, n, o);
     if (!L->use_bn) {
         for (size_t e = 0; e < B * o; e++)
-            h[e] = fmaxf(a[e], 0.0f);
+            h[e] = relu(a[e]);
         return;
     }
     float *rm = stats + L->stat[l], *rv = rm + o;
     if (train)
-        bn_batch_stats(w->mean[l], w->invstd[l], rm, rv, a, B, o);
+        bn_batch_stats(w->mean[l], w->invstd[l], rm, rv, w->acc, a, B, o);
     else
         bn_eval_stats(w->mean[l], w->invstd[l], rm, rv, o);
     const float *gamma = p + L->gamma[l], *beta = p + L->beta[l];
@@ -279,23 +293,28 @@ static void bn_relu_backward(float *g, float *d, const NNWork *w, size_t l, cons
     const size_t o = L->width[l];
     const float *a = w->a[l], *mean = w->mean[l], *invstd = w->invstd[l];
     const float *gamma = p + L->gamma[l];
-    for (size_t j = 0; j < o; j++) {
-        double s = 0.0, t = 0.0;
-        for (size_t i = 0; i < B; i++) {
-            const double dh = (double)d[i * o + j];
-            s += dh;
-            t += dh * (double)bn_xhat(a[i * o + j], mean[j], invstd[j]);
-        }
-        g[L->gamma[l] + j] += (float)t;
-        g[L->beta[l] + j] += (float)s;
-        const double scale = (double)gamma[j] * (double)invstd[j] / (double)B;
-        for (size_t i = 0; i < B; i++) {
+    double *s = w->acc, *t = w->acc + o;
+    for (size_t j = 0; j < o; j++)
+        s[j] = t[j] = 0.0;
+    for (size_t i = 0; i < B; i++) /* rows in order; columns side by side */
+        for (size_t j = 0; j < o; j++) {
             const size_t e = i * o + j;
+            const double dh = (double)d[e];
+            s[j] += dh;
+            t[j] += dh * (double)bn_xhat(a[e], mean[j], invstd[j]);
+        }
+    for (size_t j = 0; j < o; j++) {
+        g[L->gamma[l] + j] += (float)t[j];
+        g[L->beta[l] + j] += (float)s[j];
+    }
+    for (size_t i = 0; i < B; i++)
+        for (size_t j = 0; j < o; j++) {
+            const size_t e = i * o + j;
+            const double scale = (double)gamma[j] * (double)invstd[j] / (double)B;
             const double xh = (double)bn_xhat(a[e], mean[j], invstd[j]);
-            const double dr = scale * ((double)B * (double)d[e] - s - xh * t);
+            const double dr = scale * ((double)B * (double)d[e] - s[j] - xh * t[j]);
             d[e] = a[e] > 0.0f ? (float)dr : 0.0f;
         }
-    }
 }
 
 void nn_backward(float *g, float *dx, NNWork *w, const float *p, const float *x, const float *dz,
@@ -306,7 +325,7 @@ void nn_backward(float *g, float *dx, NNWork *w, const float *p, const float *x,
     size_t o = nl ? L->width[nl - 1] : L->n_in;
     const float *top = nl ? w->h[nl - 1] : x;
     linear_grad_w(g + L->w[nl], g + L->b_final, top, dz, B, o, 1);
-    linear_grad_x(nl ? d : dx, dz, p + L->w[nl], B, o, 1);
+    linear_grad_x(nl ? d : dx, dz, p + L->w[nl], B, o, 1); /* (o, 1) is its own transpose */
     for (size_t l = nl; l-- > 0;) {
         const size_t n = l ? L->width[l - 1] : L->n_in;
         const float *in = l ? w->h[l - 1] : x;
@@ -319,7 +338,8 @@ void nn_backward(float *g, float *dx, NNWork *w, const float *p, const float *x,
             linear_grad_w(g + L->w[l], g + L->beta[l], in, d, B, n, o);
         }
         float *down = l ? spare : dx;
-        linear_grad_x(down, d, p + L->w[l], B, n, o);
+        transpose(w->wo, p + L->w[l], n, o);
+        linear_grad_x(down, d, w->wo, B, n, o);
         spare = d;
         d = down;
         o = n;

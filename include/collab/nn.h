@@ -57,6 +57,8 @@ typedef struct NNWork {
     float *mean[NN_MAX_LAYERS]; /* (width[l]) the statistics that normalised the batch */
     float *invstd[NN_MAX_LAYERS];
     float *d0, *d1; /* (cap, max_width) gradients flowing down */
+    float *wo;      /* (max_width^2) a weight transposed to (out, in) */
+    double *acc;    /* (2 max_width) per-column sums */
 } NNWork;
 
 /* fastai's emb_sz_rule: min(600, round(1.6 * n^0.56)) for a vocabulary of n (with #na#). */
