@@ -502,8 +502,7 @@ static int check_settings(hid_t file, const CkptContent *c, const char *path, St
             if (strcmp(s->value, "(none)"))
                 status_set(st, STATUS_DATA, "%s: setting '%s' is missing from the file", path,
                            s->name);
-        }
-        else if (strcmp(got, s->value))
+        } else if (strcmp(got, s->value))
             status_set(st, STATUS_DATA, "%s: was written with --%s %s, this run has --%s %s "
                        "(only --epochs, checkpoint and output options may change on resume)",
                        path, s->name, got, s->name, s->value);

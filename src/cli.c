@@ -56,7 +56,8 @@ const OptSpec CLI_MODEL_OPTS[] = {
         NULL),
     OPT("y-range", OPT_STR, y_range, "LO,HI",
         "squeeze predictions with sigmoid_range, or none (default: 0,5.5 for dotbias, "
-        "none for dot)", NULL),
+        "none for dot)",
+        NULL),
     OPT_END,
 };
 

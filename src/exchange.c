@@ -110,10 +110,10 @@ void exchange_init(Exchange *x, const Ctx *ctx, const Layout *layout, size_t k)
 
 void exchange_free(Exchange *x)
 {
-    void *arrays[] = {x->send_n, x->recv_n, x->scnt, x->soff, x->rcnt,
+    void *arrays[] = {x->send_n, x->recv_n, x->scnt, x->soff,  x->rcnt,
                       x->roff,   x->gcnt,   x->goff, x->stamp, x->slot};
-    Buf *bufs[] = {&x->uniq,  &x->srv,   &x->uniq_rows, &x->srv_rows, &x->rec_out, &x->rec_in,
-                   &x->g_out, &x->g_in,  &x->order,     &x->gat_pos,  &x->gat_rows};
+    Buf *bufs[] = {&x->uniq,  &x->srv,  &x->uniq_rows, &x->srv_rows, &x->rec_out, &x->rec_in,
+                   &x->g_out, &x->g_in, &x->order,     &x->gat_pos,  &x->gat_rows};
     for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++)
         free(arrays[i]);
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
@@ -409,8 +409,8 @@ void exchange_allgather_rows(Exchange *x, float *out, const float *rows, const i
         gp = ap, gr = ar;
     }
     if (got != total)
-        check_fail(__FILE__, __LINE__, "exchange_allgather_rows: %zu rows for a batch of %zu",
-                   got, total);
+        check_fail(__FILE__, __LINE__, "exchange_allgather_rows: %zu rows for a batch of %zu", got,
+                   total);
     for (size_t r = 0; r < got; r++)
         memcpy(out + (size_t)(gp[r] - pos0) * width, gr + r * width, width * sizeof(float));
     x->seconds += MPI_Wtime() - t0;

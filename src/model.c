@@ -47,8 +47,7 @@ int model_parse_layers(ModelSpec *s, const char *text, long long *bad)
     }
 }
 
-void model_nn_describe(char *out, size_t len, const ModelSpec *s, size_t n_users,
-                       size_t n_items)
+void model_nn_describe(char *out, size_t len, const ModelSpec *s, size_t n_users, size_t n_items)
 {
     int at = snprintf(out, len, "users %zux%zu, items %zux%zu; Linear %zu", n_users, s->k_user,
                       n_items, s->k, s->k_user + s->k);

@@ -16,9 +16,9 @@
 
 #include "collab/check.h"
 
-static const char *const TABLE_NAMES[MF_TABLES] = {
-    "model/user_factors", "model/user_bias", "model/item_factors",
-    "model/item_bias",    "model/nn_params", "model/nn_stats"};
+static const char *const TABLE_NAMES[MF_TABLES] = {"model/user_factors", "model/user_bias",
+                                                   "model/item_factors", "model/item_bias",
+                                                   "model/nn_params",    "model/nn_stats"};
 
 /* ------------------------------------------------------------------ settings */
 
@@ -87,8 +87,9 @@ static int parse_spec(ModelFile *mf, Status *st)
     long long nk = strtoll(k, &end, 10);
     double lo = 0, hi = 0;
     ModelSpec *s = &mf->spec;
-    s->kind = !strcmp(model, "dotbias") ? MODEL_DOTBIAS : !strcmp(model, "nn") ? MODEL_NN
-                                                                                : MODEL_DOT;
+    s->kind = !strcmp(model, "dotbias") ? MODEL_DOTBIAS
+              : !strcmp(model, "nn")    ? MODEL_NN
+                                        : MODEL_DOT;
     s->has_range = strcmp(yr, "none") != 0;
     if (s->has_range && sscanf(yr, "%lf,%lf", &lo, &hi) != 2)
         lo = hi = NAN;
@@ -175,7 +176,7 @@ static int check_tables(hid_t file, ModelFile *mf, Status *st)
     if (s->kind == MODEL_NN)
         nn_layout(&L, s->k_user + s->k, s->layers, s->n_layers, s->use_bn);
     const uint64_t rows[MF_TABLES] = {mf->data.n_users, mf->data.n_users, mf->data.n_items,
-                                      mf->data.n_items, L.n_params, L.n_stats};
+                                      mf->data.n_items, L.n_params,       L.n_stats};
     const int nn = s->kind == MODEL_NN;
     for (int t = 0; t < MF_TABLES && !st->code; t++) {
         const int factors = t == MF_USER_F || t == MF_ITEM_F;
@@ -395,8 +396,7 @@ int modelfile_read_rows(const ModelFile *mf, Model *m, size_t user_lo, size_t it
         {TABLE_NAMES[MF_ITEM_F], m->item_f, m->n_items, item_lo, ni, k, NULL, CKPT_F32},
         {TABLE_NAMES[MF_ITEM_B], m->item_b, m->n_items, item_lo, ni, 1, NULL, CKPT_F32},
         {TABLE_NAMES[MF_NN_PARAMS], m->dense, r0 ? np : 0, 0, np, 1, NULL, CKPT_F32},
-        {TABLE_NAMES[MF_NN_STATS], ns ? m->stats : NULL, r0 ? ns : 0, 0, ns, 1, NULL,
-         CKPT_F32}};
+        {TABLE_NAMES[MF_NN_STATS], ns ? m->stats : NULL, r0 ? ns : 0, 0, ns, 1, NULL, CKPT_F32}};
     CkptTable use[MF_TABLES];
     uint64_t sums[MF_TABLES];
     size_t n = 0;

@@ -206,8 +206,8 @@ static void linear_grad_x(float *restrict dx, const float *restrict dy, const fl
 
 /* The batch's mean and 1/sqrt(biased var + eps) per column of r (B, o) = ReLU(a); the
  * running statistics move by the momentum, the variance unbiased. Sums in double. */
-static void bn_batch_stats(float *mean, float *invstd, float *run_mean, float *run_var,
-                           double *acc, const float *a, size_t B, size_t o)
+static void bn_batch_stats(float *mean, float *invstd, float *run_mean, float *run_var, double *acc,
+                           const float *a, size_t B, size_t o)
 {
     double *sum = acc, *sq = acc + o;
     for (size_t j = 0; j < o; j++)
@@ -232,8 +232,8 @@ static void bn_batch_stats(float *mean, float *invstd, float *run_mean, float *r
     }
 }
 
-static void bn_eval_stats(float *mean, float *invstd, const float *run_mean,
-                          const float *run_var, size_t o)
+static void bn_eval_stats(float *mean, float *invstd, const float *run_mean, const float *run_var,
+                          size_t o)
 {
     for (size_t j = 0; j < o; j++) {
         mean[j] = run_mean[j];
@@ -267,8 +267,8 @@ static void layer_forward(NNWork *w, size_t l, const float *p, float *stats, con
     const float *gamma = p + L->gamma[l], *beta = p + L->beta[l];
     for (size_t i = 0; i < B; i++)
         for (size_t j = 0; j < o; j++)
-            h[i * o + j] = bn_xhat(a[i * o + j], w->mean[l][j], w->invstd[l][j]) * gamma[j] +
-                           beta[j];
+            h[i * o + j] =
+                bn_xhat(a[i * o + j], w->mean[l][j], w->invstd[l][j]) * gamma[j] + beta[j];
 }
 
 void nn_forward(float *z, NNWork *w, const float *p, float *stats, const float *x, size_t B,

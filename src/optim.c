@@ -161,8 +161,7 @@ void optim_step(Optim *o, float *p, const float *g, double lr, double mom)
         const float decay = (float)(1.0 - lr * c->wd);
         sgd_kernel(p, g, o->m, nd, decay, (float)mom, (float)(-lr), mom != 0.0);
         if (rest)
-            sgd_kernel(p + nd, g + nd, o->m + nd, rest, 1.0f, (float)mom, (float)(-lr),
-                       mom != 0.0);
+            sgd_kernel(p + nd, g + nd, o->m + nd, rest, 1.0f, (float)mom, (float)(-lr), mom != 0.0);
         return;
     }
     AdamScalars s = adam_scalars(o, lr, mom);

@@ -119,8 +119,7 @@ static int parse_layers(ModelSpec *m, const char *text, Status *st)
     case 0:
         return STATUS_OK;
     case -2:
-        return status_set(st, STATUS_USAGE, "option --layers: width %lld is not in 1..100000",
-                          bad);
+        return status_set(st, STATUS_USAGE, "option --layers: width %lld is not in 1..100000", bad);
     case -3:
         return status_set(st, STATUS_USAGE, "option --layers: more than %d layers in '%s'",
                           NN_MAX_LAYERS, text);

@@ -78,8 +78,8 @@ void trainer_init(Trainer *t, const Ctx *ctx, const Dataset *ds, const TrainConf
                       (int64_t)layout_item_lo(l, ctx->rank));
     optim_init(&t->opt, &cfg->optim, t->model.n_params);
     if (t->model.dense) /* fastai's wd_bn_bias=False: BatchNorm and biases undecayed */
-        optim_no_decay_tail(&t->opt, (size_t)(t->model.dense - t->model.params) +
-                                         t->model.nn.n_decay);
+        optim_no_decay_tail(&t->opt,
+                            (size_t)(t->model.dense - t->model.params) + t->model.nn.n_decay);
     trainer_optim_groups(t);
     exchange_init(&t->x, ctx, l, t->cfg.model.k);
     const size_t n = ds->n_train ? ds->n_train : 1;
@@ -100,10 +100,10 @@ void trainer_free(Trainer *t)
     optim_free(&t->opt);
     exchange_free(&t->x);
     nn_work_free(&t->nnw);
-    void *bufs[] = {t->order,   t->order_pos, t->batch_start, t->b_user, t->b_item, t->b_pos,
-                    t->b_y,     t->pred,      t->z,           t->dpred,  t->irows,  t->g_irows,
-                    t->ibias,   t->g_ibias,   t->touched,     t->nx,     t->gx,     t->gdx,
-                    t->gy,      t->gz,        t->gpred,       t->gdz};
+    void *bufs[] = {t->order, t->order_pos, t->batch_start, t->b_user, t->b_item, t->b_pos,
+                    t->b_y,   t->pred,      t->z,           t->dpred,  t->irows,  t->g_irows,
+                    t->ibias, t->g_ibias,   t->touched,     t->nx,     t->gx,     t->gdx,
+                    t->gy,    t->gz,        t->gpred,       t->gdz};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         free(bufs[i]);
     memset(t, 0, sizeof *t);
@@ -264,11 +264,10 @@ double trainer_step(Trainer *t, size_t b, double lr, double mom)
     } else {
         model_forward(t->pred, t->z, m, t->b_user, t->irows, t->ibias, n);
         model_mse(t->dpred, t->pred, t->b_y, n, (double)t->cfg.bs);
-        model_backward(m, t->g_irows, t->g_ibias, t->dpred, t->pred, t->z, t->b_user, t->irows,
-                       n);
+        model_backward(m, t->g_irows, t->g_ibias, t->dpred, t->pred, t->z, t->b_user, t->irows, n);
     }
-    exchange_scatter_item_grads(&t->x, m, t->g_irows, nn ? NULL : t->g_ibias, t->b_item,
-                                t->b_pos, n);
+    exchange_scatter_item_grads(&t->x, m, t->g_irows, nn ? NULL : t->g_ibias, t->b_item, t->b_pos,
+                                n);
     const double t0 = MPI_Wtime();
     if (optim_is_sparse(t->opt.cfg.kind)) {
         /* The rows touched: the same users and items at any number of ranks. */
@@ -463,11 +462,11 @@ static size_t trainer_nn_tables(Trainer *t, CkptTable *tables, int with_optimize
     size_t n = 0;
     for (int s = 0; s < (with_optimizer ? 3 : 1); s++)
         if (base[s])
-            tables[n++] = (CkptTable){names[s], base[s] + off, r0 ? np : 0, 0, np, 1, NULL,
-                                      CKPT_F32};
+            tables[n++] =
+                (CkptTable){names[s], base[s] + off, r0 ? np : 0, 0, np, 1, NULL, CKPT_F32};
     if (ns)
-        tables[n++] = (CkptTable){"model/nn_stats", m->stats, r0 ? ns : 0, 0, ns, 1, NULL,
-                                  CKPT_F32};
+        tables[n++] =
+            (CkptTable){"model/nn_stats", m->stats, r0 ? ns : 0, 0, ns, 1, NULL, CKPT_F32};
     return n;
 }
 

@@ -79,9 +79,9 @@ static void ref_forward(double *z, const Ref *r, const double *p, const double *
             for (size_t i = 0; i < B; i++)
                 var += (nxt[i * o + j] - mu) * (nxt[i * o + j] - mu) / (double)B;
             for (size_t i = 0; i < B; i++)
-                nxt[i * o + j] = (nxt[i * o + j] - mu) / sqrt(var + NN_BN_EPS) *
-                                     p[L->gamma[l] + j] +
-                                 p[L->beta[l] + j];
+                nxt[i * o + j] =
+                    (nxt[i * o + j] - mu) / sqrt(var + NN_BN_EPS) * p[L->gamma[l] + j] +
+                    p[L->beta[l] + j];
             if (mv) {
                 *mv++ = mu;
                 *mv++ = var;
@@ -158,7 +158,8 @@ static void check_head(const size_t *widths, size_t nl, int use_bn, size_t B, ui
     float *x = test_alloc(B * n_in * 4), *y = test_alloc(B * 4), *z = test_alloc(B * 4);
     float *pred = test_alloc(B * 4), *dpred = test_alloc(B * 4), *dz = test_alloc(B * 4);
     float *dx = test_alloc(B * n_in * 4);
-    double *xd = test_alloc(B * n_in * 8), *yd = test_alloc(B * 8), *pd = test_alloc(L.n_params * 8);
+    double *xd = test_alloc(B * n_in * 8), *yd = test_alloc(B * 8),
+           *pd = test_alloc(L.n_params * 8);
     for (size_t e = 0; e < B * n_in; e++)
         xd[e] = x[e] = (float)(2.0 * mix_unit(&seed) - 1.0);
     for (size_t i = 0; i < B; i++)

@@ -572,8 +572,8 @@ static void test_schedules(void)
 /* ============================================================================ nn head */
 
 /* |got[i] - want[i]| <= atol + rtol |want[i]| for n values; returns the worst relative. */
-static void check_all(const char *what, const float *got, const double *want, size_t n,
-                      double rtol, double atol)
+static void check_all(const char *what, const float *got, const double *want, size_t n, double rtol,
+                      double atol)
 {
     int bad = 0;
     for (size_t i = 0; i < n; i++)
@@ -621,8 +621,7 @@ static void test_nn_case(const char *file, int use_bn)
     check_all("grad", g, fixture_get(&fx, "grad", L.n_params, 1), L.n_params, 1e-4, 1e-5);
     check_all("dx", dx, fixture_get(&fx, "dx", B, N_IN), B * N_IN, 1e-4, 1e-5);
     if (use_bn)
-        check_all("stats", stats, fixture_get(&fx, "stats", L.n_stats, 1), L.n_stats, 1e-5,
-                  1e-6);
+        check_all("stats", stats, fixture_get(&fx, "stats", L.n_stats, 1), L.n_stats, 1e-5, 1e-6);
     nn_forward(z, &w, p, stats, x, B, 0, &L);
     check_all("z_eval", z, fixture_get(&fx, "z_eval", B, 1), B, 1e-5, 1e-6);
     printf("  nn head (%s): forward, loss, gradients, running statistics and eval checked\n",

@@ -26,10 +26,10 @@ typedef struct ModelSpec {
     int has_range; /* 1: pred = sigmoid_range(z, y_lo, y_hi) */
     float y_lo, y_hi;
     /* MODEL_NN only (zero otherwise) */
-    size_t k_user;                   /* user embedding width (model_nn_sizes) */
-    size_t n_layers;                 /* hidden layers (--layers) */
-    size_t layers[NN_MAX_LAYERS];    /* their widths */
-    int use_bn;                      /* BatchNorm after each hidden ReLU (--batchnorm) */
+    size_t k_user;                /* user embedding width (model_nn_sizes) */
+    size_t n_layers;              /* hidden layers (--layers) */
+    size_t layers[NN_MAX_LAYERS]; /* their widths */
+    int use_bn;                   /* BatchNorm after each hidden ReLU (--batchnorm) */
 } ModelSpec;
 
 typedef struct Model {
@@ -62,8 +62,7 @@ int model_parse_layers(ModelSpec *s, const char *text, long long *bad);
 
 /* MODEL_NN: the resolved architecture in one line, e.g. "users 944x74, items 1665x102;
  * Linear 176-100-50-1, ReLU, BatchNorm" (sizes after model_nn_sizes). Local. */
-void model_nn_describe(char *out, size_t len, const ModelSpec *s, size_t n_users,
-                       size_t n_items);
+void model_nn_describe(char *out, size_t len, const ModelSpec *s, size_t n_users, size_t n_items);
 
 /* MODEL_NN: row j of x (n rows of `stride` >= ku + k floats) starts with
  * concat(user_f[urow[j]], irows[j]) for the n ratings. Local. */

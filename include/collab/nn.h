@@ -34,19 +34,19 @@ enum { NN_MAX_LAYERS = 8 };
 
 /* Where each parameter of the head sits in its flat block, and its sizes. */
 typedef struct NNLayout {
-    size_t n_in;                     /* input width: user + item embedding widths */
-    size_t n_layers;                 /* hidden layers L */
-    size_t width[NN_MAX_LAYERS];     /* their widths */
-    int use_bn;                      /* 1: Linear -> ReLU -> BatchNorm1d */
-    size_t w[NN_MAX_LAYERS + 1];     /* weight (in, out) of layer l; l = L: the final (n, 1) */
-    size_t gamma[NN_MAX_LAYERS];     /* BatchNorm weight (width[l]); unused without BN */
-    size_t beta[NN_MAX_LAYERS];      /* BatchNorm bias, or the Linear bias without BN */
-    size_t b_final;                  /* final Linear bias (1) */
-    size_t n_decay;                  /* [0, n_decay): the Linear weights, decayed */
-    size_t n_params;                 /* block length */
-    size_t stat[NN_MAX_LAYERS];      /* running mean at stat[l], running var at +width[l] */
-    size_t n_stats;                  /* 2 * sum of widths with BN, else 0 */
-    size_t max_width;                /* max(n_in, widths) */
+    size_t n_in;                 /* input width: user + item embedding widths */
+    size_t n_layers;             /* hidden layers L */
+    size_t width[NN_MAX_LAYERS]; /* their widths */
+    int use_bn;                  /* 1: Linear -> ReLU -> BatchNorm1d */
+    size_t w[NN_MAX_LAYERS + 1]; /* weight (in, out) of layer l; l = L: the final (n, 1) */
+    size_t gamma[NN_MAX_LAYERS]; /* BatchNorm weight (width[l]); unused without BN */
+    size_t beta[NN_MAX_LAYERS];  /* BatchNorm bias, or the Linear bias without BN */
+    size_t b_final;              /* final Linear bias (1) */
+    size_t n_decay;              /* [0, n_decay): the Linear weights, decayed */
+    size_t n_params;             /* block length */
+    size_t stat[NN_MAX_LAYERS];  /* running mean at stat[l], running var at +width[l] */
+    size_t n_stats;              /* 2 * sum of widths with BN, else 0 */
+    size_t max_width;            /* max(n_in, widths) */
 } NNLayout;
 
 /* Batch workspace for up to cap rows. */

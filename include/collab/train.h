@@ -64,11 +64,11 @@ typedef struct Trainer {
     float *ibias, *g_ibias;        /* (cap) */
     int32_t *touched;              /* (cap) local item rows the batch's gradients reached */
     /* MODEL_NN: the replicated dense head runs on the whole batch (n_in = ku + k) */
-    NNWork nnw;                    /* its workspace, for cap rows */
-    float *nx;                     /* (cap, n_in + 1) this rank's inputs (and targets) */
-    float *gx;                     /* (bs, n_in + 1) the whole batch's, in position order */
-    float *gdx;                    /* (bs, n_in) gradient of the loss wrt gx's inputs */
-    float *gy, *gz, *gpred, *gdz;  /* (bs) */
+    NNWork nnw;                   /* its workspace, for cap rows */
+    float *nx;                    /* (cap, n_in + 1) this rank's inputs (and targets) */
+    float *gx;                    /* (bs, n_in + 1) the whole batch's, in position order */
+    float *gdx;                   /* (bs, n_in) gradient of the loss wrt gx's inputs */
+    float *gy, *gz, *gpred, *gdz; /* (bs) */
     SmoothLoss smooth;
     int64_t iter;    /* training batches done since the fit began */
     int start_epoch; /* where fit begins (a resumed run: the checkpoint's) */
