@@ -55,7 +55,7 @@ const OptSpec CLI_MODEL_OPTS[] = {
         "book's CollabNN (Linear with bias, ReLU) (default: yes)",
         NULL),
     OPT("y-range", OPT_STR, y_range, "LO,HI",
-        "squeeze predictions with sigmoid_range, or none (default: 0,5.5 for dotbias, "
+        "squeeze predictions with sigmoid_range, or none (default: 0,5.5 for dotbias and nn, "
         "none for dot)",
         NULL),
     OPT_END,

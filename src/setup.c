@@ -214,6 +214,11 @@ int cli_train_config(TrainConfig *c, const Options *o, Status *st)
                           "option --opt %s: not for --model nn (its dense layers take a dense "
                           "step); use adam or sgd",
                           o->opt);
+    if (c->model.kind == MODEL_NN && o->bs > (1 << 20))
+        return status_set(st, STATUS_USAGE,
+                          "option --bs: %lld is more than 1048576, the most --model nn takes "
+                          "(every rank holds the whole batch's inputs)",
+                          (long long)o->bs);
     if (c->model.kind == MODEL_NN && c->model.use_bn && o->bs < 2)
         return status_set(st, STATUS_USAGE,
                           "option --bs: BatchNorm needs at least 2 ratings per batch "

@@ -14,6 +14,7 @@ expect_fail 2 "option --batchnorm: only for --model nn" train $d --model dot --b
 expect_fail 2 "option --batchnorm" train $d --model nn --batchnorm maybe
 expect_fail 2 "option --opt sparse-adam: not for --model nn" train $d --model nn --opt sparse-adam
 expect_fail 2 "option --bs: BatchNorm needs at least 2 ratings per batch" train $d --model nn --bs 1
+expect_fail 2 "option --bs: 2000000 is more than 1048576" train $d --model nn --bs 2000000
 expect_fail 2 "option --layers: width 0" lr-find $d --model nn --layers 0
 # At 3 ranks: the same status everywhere and exactly one message.
 set +e
