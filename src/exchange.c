@@ -113,7 +113,7 @@ void exchange_free(Exchange *x)
     void *arrays[] = {x->send_n, x->recv_n, x->scnt, x->soff,  x->rcnt,
                       x->roff,   x->gcnt,   x->goff, x->stamp, x->slot};
     Buf *bufs[] = {&x->uniq,  &x->srv,  &x->uniq_rows, &x->srv_rows, &x->rec_out, &x->rec_in,
-                   &x->g_out, &x->g_in, &x->order,     &x->gat_pos,  &x->gat_rows};
+                   &x->g_out, &x->g_in, &x->order,     &x->gat_send, &x->gat_rows};
     for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++)
         free(arrays[i]);
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
@@ -382,36 +382,47 @@ void exchange_zero_item_grads(Exchange *x, Model *m)
 
 /* ------------------------------------------------------------------ allgather */
 
+/* Gathers every rank's n rows, each followed by its offset in the batch as a float (exact:
+ * offsets are below 2^24), into x->gat_rows; returns the rows gathered. Two collectives:
+ * the counts, then the rows. */
+static size_t allgather_tagged(Exchange *x, const float *rows, const int64_t *pos, size_t n,
+                               size_t width, int64_t pos0)
+{
+    const int p = x->ctx->size, w = (int)width + 1;
+    float *send = buf_reserve(&x->gat_send, (n ? n : 1) * (size_t)w * sizeof(float));
+    for (size_t j = 0; j < n; j++) {
+        memcpy(send + j * (size_t)w, rows + j * width, width * sizeof(float));
+        send[j * (size_t)w + width] = (float)(pos[j] - pos0);
+    }
+    int mine = (int)n * w;
+    CHECK_MPI(MPI_Allgather(&mine, 1, MPI_INT, x->gcnt, 1, MPI_INT, x->ctx->comm));
+    const size_t got = prefix(x->goff, x->gcnt, p) / (size_t)w;
+    float *all = buf_reserve(&x->gat_rows, (got ? got : 1) * (size_t)w * sizeof(float));
+    CHECK_MPI(MPI_Allgatherv(send, mine, MPI_FLOAT, all, x->gcnt, x->goff, MPI_FLOAT,
+                             x->ctx->comm));
+    x->messages += 2;
+    x->bytes += (uint64_t)p * sizeof(int) + (uint64_t)mine * sizeof(float);
+    return got;
+}
+
 void exchange_allgather_rows(Exchange *x, float *out, const float *rows, const int64_t *pos,
                              size_t n, size_t width, int64_t pos0, size_t total)
 {
     const double t0 = MPI_Wtime();
-    const int p = x->ctx->size;
-    const int64_t *gp = pos;
-    const float *gr = rows;
     size_t got = n;
-    if (p > 1) {
-        int mine = (int)n;
-        CHECK_MPI(MPI_Allgather(&mine, 1, MPI_INT, x->gcnt, 1, MPI_INT, x->ctx->comm));
-        got = prefix(x->goff, x->gcnt, p);
-        int64_t *ap = buf_reserve(&x->gat_pos, (got ? got : 1) * sizeof(int64_t));
-        float *ar = buf_reserve(&x->gat_rows, (got ? got : 1) * width * sizeof(float));
-        CHECK_MPI(MPI_Allgatherv(pos, mine, MPI_INT64_T, ap, x->gcnt, x->goff, MPI_INT64_T,
-                                 x->ctx->comm));
-        for (int r = 0; r < p; r++) {
-            x->gcnt[r] *= (int)width;
-            x->goff[r] *= (int)width;
+    if (x->ctx->size == 1) {
+        for (size_t j = 0; j < n; j++)
+            memcpy(out + (size_t)(pos[j] - pos0) * width, rows + j * width, width * sizeof(float));
+    } else {
+        got = allgather_tagged(x, rows, pos, n, width, pos0);
+        const float *all = x->gat_rows.p;
+        for (size_t r = 0; r < got; r++) {
+            const float *row = all + r * (width + 1);
+            memcpy(out + (size_t)row[width] * width, row, width * sizeof(float));
         }
-        CHECK_MPI(MPI_Allgatherv(rows, mine * (int)width, MPI_FLOAT, ar, x->gcnt, x->goff,
-                                 MPI_FLOAT, x->ctx->comm));
-        x->messages += 3;
-        x->bytes += (uint64_t)p * sizeof(int) + n * (sizeof(int64_t) + width * sizeof(float));
-        gp = ap, gr = ar;
     }
     if (got != total)
         check_fail(__FILE__, __LINE__, "exchange_allgather_rows: %zu rows for a batch of %zu", got,
                    total);
-    for (size_t r = 0; r < got; r++)
-        memcpy(out + (size_t)(gp[r] - pos0) * width, gr + r * width, width * sizeof(float));
     x->seconds += MPI_Wtime() - t0;
 }

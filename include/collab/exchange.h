@@ -60,7 +60,7 @@ typedef struct Exchange {
     Buf rec_out, rec_in;            /* int64 (n, 2) (position, item) per rating gradient */
     Buf g_out, g_in;                /* float (n, k+1) per rating gradient */
     Buf order;                      /* (position, index) (n) received gradients, sorted */
-    Buf gat_pos, gat_rows;          /* int64 (total), float (total, width): allgathered rows */
+    Buf gat_send, gat_rows;         /* float (n | total, width + 1): rows tagged with offsets */
     int *gcnt, *goff;               /* (nranks) allgather counts and offsets */
     size_t last_got;                /* gradients received by the last scatter (in rec_in) */
     uint64_t bytes;                 /* payload bytes this rank sent through the seam */
