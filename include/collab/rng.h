@@ -6,6 +6,7 @@
 #ifndef COLLAB_RNG_H
 #define COLLAB_RNG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Streams keep independent uses of one seed apart. */
@@ -35,5 +36,8 @@ typedef struct Perm {
 void perm_init(Perm *p, uint64_t n, uint64_t seed, uint64_t stream, uint64_t counter);
 /* Image of i (0 <= i < n) under the permutation. */
 uint64_t perm_apply(const Perm *p, uint64_t i);
+/* out[j] = perm_apply(p, in[j]) for j < n, eight lanes at a time (the epoch shuffle's
+ * hot loop). Local. */
+void perm_apply_many(const Perm *p, uint64_t *out, const int64_t *in, size_t n);
 
 #endif
