@@ -141,81 +141,122 @@ static double check_grads(const char *what, const Ref *r, double *p, double *x, 
 
 /* ---------------------------------------------------------------- one problem */
 
-static void check_head(const size_t *widths, size_t nl, int use_bn, size_t B, uint64_t seed)
-{
+enum { N_IN = 7 };
+
+/* A head and a batch, in float (what nn.c runs) and double (the reference). */
+typedef struct Problem {
     NNLayout L;
-    const size_t n_in = 7;
-    nn_layout(&L, n_in, widths, nl, use_bn);
-    float *p = test_alloc(L.n_params * sizeof(float)), *g = test_alloc(L.n_params * 4);
-    float *stats = test_alloc((L.n_stats + 1) * sizeof(float));
-    nn_init(p, stats, &L, seed);
+    size_t B;
+    float *p, *g, *stats, *x, *y, *z, *dx; /* params, grads, running stats, (B, N_IN), (B) */
+    double *pd, *xd, *yd;                  /* the same values in double */
+} Problem;
+
+static void problem_make(Problem *q, const size_t *widths, size_t nl, int use_bn, size_t B,
+                         uint64_t seed)
+{
+    NNLayout *L = &q->L;
+    nn_layout(L, N_IN, widths, nl, use_bn);
+    q->B = B;
+    q->p = test_alloc(L->n_params * 4), q->g = test_alloc(L->n_params * 4);
+    q->stats = test_alloc((L->n_stats + 1) * 4);
+    q->x = test_alloc(B * N_IN * 4), q->y = test_alloc(B * 4), q->z = test_alloc(B * 4);
+    q->dx = test_alloc(B * N_IN * 4);
+    q->pd = test_alloc(L->n_params * 8), q->xd = test_alloc(B * N_IN * 8);
+    q->yd = test_alloc(B * 8);
+    nn_init(q->p, q->stats, L, seed);
     /* BatchNorm parameters off their init, so their gradients are not degenerate */
     for (size_t l = 0; l < nl && use_bn; l++)
         for (size_t j = 0; j < widths[l]; j++) {
-            p[L.gamma[l] + j] = (float)(0.5 + mix_unit(&seed));
-            p[L.beta[l] + j] = (float)(mix_unit(&seed) - 0.5);
+            q->p[L->gamma[l] + j] = (float)(0.5 + mix_unit(&seed));
+            q->p[L->beta[l] + j] = (float)(mix_unit(&seed) - 0.5);
         }
-    float *x = test_alloc(B * n_in * 4), *y = test_alloc(B * 4), *z = test_alloc(B * 4);
-    float *pred = test_alloc(B * 4), *dpred = test_alloc(B * 4), *dz = test_alloc(B * 4);
-    float *dx = test_alloc(B * n_in * 4);
-    double *xd = test_alloc(B * n_in * 8), *yd = test_alloc(B * 8),
-           *pd = test_alloc(L.n_params * 8);
-    for (size_t e = 0; e < B * n_in; e++)
-        xd[e] = x[e] = (float)(2.0 * mix_unit(&seed) - 1.0);
+    for (size_t e = 0; e < B * N_IN; e++)
+        q->xd[e] = q->x[e] = (float)(2.0 * mix_unit(&seed) - 1.0);
     for (size_t i = 0; i < B; i++)
-        yd[i] = y[i] = (float)(1 + floor(5 * mix_unit(&seed)));
-    for (size_t e = 0; e < L.n_params; e++)
-        pd[e] = p[e];
-    ModelSpec s = {.kind = MODEL_NN, .has_range = 1, .y_lo = 0.0f, .y_hi = 5.5f};
-    NNWork w;
-    nn_work_init(&w, &L, B);
+        q->yd[i] = q->y[i] = (float)(1 + floor(5 * mix_unit(&seed)));
+    for (size_t e = 0; e < L->n_params; e++)
+        q->pd[e] = q->p[e];
+}
 
-    nn_forward(z, &w, p, stats, x, B, 1, &L);
-    model_squash(pred, z, &s, B);
-    model_mse(dpred, pred, y, B, (double)B);
-    model_squash_backward(dz, dpred, z, &s, B);
-    nn_backward(g, dx, &w, p, x, dz, B, &L);
-
-    Ref r = {&L, B, yd, 0.0, 5.5};
-    double *zr = test_alloc(B * 8), *mv = test_alloc((L.n_stats + 1) * 8);
-    ref_forward(zr, &r, pd, xd, mv);
-    for (size_t i = 0; i < B; i++)
-        TEST_CLOSE(z[i], zr[i], 1e-5, 1e-5);
-    char what[96];
-    snprintf(what, sizeof what, "L=%zu bn=%d B=%zu", nl, use_bn, B);
-    double worst = check_grads(what, &r, pd, xd, pd, g, L.n_params);
-    worst = fmax(worst, check_grads(what, &r, pd, xd, xd, dx, B * n_in));
-    printf("  %-22s max |analytic - numeric| / max|g| = %.2g\n", what, worst);
-
-    /* running statistics after one step from (0, 1), then evaluation mode uses them */
-    size_t at = 0;
-    for (size_t l = 0; l < nl && use_bn; l++)
-        for (size_t j = 0; j < widths[l]; j++, at += 2) {
-            const double mu = mv[at], var_unb = mv[at + 1] * (double)B / (double)(B - 1);
-            TEST_CLOSE(stats[L.stat[l] + j], 0.1 * mu, 1e-5, 1e-6);
-            TEST_CLOSE(stats[L.stat[l] + widths[l] + j], 0.9 + 0.1 * var_unb, 1e-5, 1e-6);
-        }
-    if (use_bn && nl == 1) { /* eval: one row alone gives what the running stats say */
-        float z1;
-        nn_forward(&z1, &w, p, stats, x, 1, 0, &L);
-        double zz = pd[L.b_final];
-        for (size_t j = 0; j < widths[0]; j++) {
-            double a = 0;
-            for (size_t c = 0; c < n_in; c++)
-                a += xd[c] * pd[L.w[0] + c * widths[0] + j];
-            a = a > 0 ? a : 0;
-            const double h = (a - stats[L.stat[0] + j]) /
-                                 sqrt((double)stats[L.stat[0] + widths[0] + j] + NN_BN_EPS) *
-                                 pd[L.gamma[0] + j] +
-                             pd[L.beta[0] + j];
-            zz += h * pd[L.w[1] + j];
-        }
-        TEST_CLOSE(z1, zz, 1e-5, 1e-5);
-    }
-    nn_work_free(&w);
-    void *bufs[] = {p, g, stats, x, y, z, pred, dpred, dz, dx, xd, yd, pd, zr, mv};
+static void problem_free(Problem *q)
+{
+    void *bufs[] = {q->p, q->g, q->stats, q->x, q->y, q->z, q->dx, q->pd, q->xd, q->yd};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         free(bufs[i]);
+}
+
+/* The trainer's chain on the whole batch: forward (training mode), sigmoid_range, MSE,
+ * and back: q->z, q->g (the parameter gradients) and q->dx. */
+static void run_float(Problem *q, NNWork *w)
+{
+    const size_t B = q->B;
+    float *pred = test_alloc(B * 4), *dpred = test_alloc(B * 4), *dz = test_alloc(B * 4);
+    ModelSpec s = {.kind = MODEL_NN, .has_range = 1, .y_lo = 0.0f, .y_hi = 5.5f};
+    nn_forward(q->z, w, q->p, q->stats, q->x, B, 1, &q->L);
+    model_squash(pred, q->z, &s, B);
+    model_mse(dpred, pred, q->y, B, (double)B);
+    model_squash_backward(dz, dpred, q->z, &s, B);
+    nn_backward(q->g, q->dx, w, q->p, q->x, dz, B, &q->L);
+    free(pred), free(dpred), free(dz);
+}
+
+/* Running statistics after one step from (0, 1): momentum 0.1, the variance unbiased;
+ * mv holds the reference's batch mean and biased variance per column. */
+static void check_stats(const Problem *q, const double *mv)
+{
+    const NNLayout *L = &q->L;
+    const double B = (double)q->B;
+    for (size_t l = 0, at = 0; l < L->n_layers && L->use_bn; l++)
+        for (size_t j = 0; j < L->width[l]; j++, at += 2) {
+            TEST_CLOSE(q->stats[L->stat[l] + j], 0.1 * mv[at], 1e-5, 1e-6);
+            TEST_CLOSE(q->stats[L->stat[l] + L->width[l] + j],
+                       0.9 + 0.1 * mv[at + 1] * B / (B - 1.0), 1e-5, 1e-6);
+        }
+}
+
+/* Evaluation mode, one layer: row 0 alone gives what the running statistics say. */
+static void check_eval_row(const Problem *q, NNWork *w)
+{
+    const NNLayout *L = &q->L;
+    const size_t o = L->width[0];
+    const float *rm = q->stats + L->stat[0], *rv = rm + o;
+    float z1;
+    nn_forward(&z1, w, q->p, q->stats, q->x, 1, 0, L);
+    double zz = q->pd[L->b_final];
+    for (size_t j = 0; j < o; j++) {
+        double a = 0;
+        for (size_t c = 0; c < N_IN; c++)
+            a += q->xd[c] * q->pd[L->w[0] + c * o + j];
+        a = a > 0 ? a : 0;
+        const double h = (a - rm[j]) / sqrt((double)rv[j] + NN_BN_EPS);
+        zz += (h * q->pd[L->gamma[0] + j] + q->pd[L->beta[0] + j]) * q->pd[L->w[1] + j];
+    }
+    TEST_CLOSE(z1, zz, 1e-5, 1e-5);
+}
+
+static void check_head(const size_t *widths, size_t nl, int use_bn, size_t B, uint64_t seed)
+{
+    Problem q;
+    problem_make(&q, widths, nl, use_bn, B, seed);
+    NNWork w;
+    nn_work_init(&w, &q.L, B);
+    run_float(&q, &w);
+    Ref r = {&q.L, B, q.yd, 0.0, 5.5};
+    double *zr = test_alloc(B * 8), *mv = test_alloc((q.L.n_stats + 1) * 8);
+    ref_forward(zr, &r, q.pd, q.xd, mv);
+    for (size_t i = 0; i < B; i++)
+        TEST_CLOSE(q.z[i], zr[i], 1e-5, 1e-5);
+    char what[96];
+    snprintf(what, sizeof what, "L=%zu bn=%d B=%zu", nl, use_bn, B);
+    double worst = check_grads(what, &r, q.pd, q.xd, q.pd, q.g, q.L.n_params);
+    worst = fmax(worst, check_grads(what, &r, q.pd, q.xd, q.xd, q.dx, B * N_IN));
+    printf("  %-22s max |analytic - numeric| / max|g| = %.2g\n", what, worst);
+    check_stats(&q, mv);
+    if (use_bn && nl == 1)
+        check_eval_row(&q, &w);
+    nn_work_free(&w);
+    free(zr), free(mv);
+    problem_free(&q);
 }
 
 /* Layout: weights, then BatchNorm parameters / biases, then the final bias. */
