@@ -451,7 +451,7 @@ static size_t slots_fetch(Exchange *x, const Model *m, size_t u)
 }
 
 void exchange_gather_slots(Exchange *x, SlotRows *sr, int32_t *slot, uint8_t *first,
-                           const Model *m, const int32_t *item, size_t n)
+                           const Model *m, const int32_t *item, size_t n, int want_grads)
 {
     const double t0 = MPI_Wtime();
     const size_t k = x->k, w = k + 1, u = slots_assign(x, slot, first, item, n);
@@ -473,10 +473,11 @@ void exchange_gather_slots(Exchange *x, SlotRows *sr, int32_t *slot, uint8_t *fi
             b[s] = rows[s * w + k];
         }
     }
-    buf_reserve(&x->acc, (u + served ? u + served : 1) * w * sizeof(int64_t));
+    if (want_grads)
+        buf_reserve(&x->acc, (u + served ? u + served : 1) * w * sizeof(int64_t));
     x->n_slots = u;
     x->n_served = served;
-    *sr = (SlotRows){u, f, b, x->acc.p};
+    *sr = (SlotRows){u, f, b, want_grads ? x->acc.p : NULL};
     x->seconds += MPI_Wtime() - t0;
 }
 

@@ -186,6 +186,20 @@ void model_forward(float *pred, float *z, const Model *m, const int32_t *urow, c
     }
 }
 
+void model_forward_slots(float *pred, const Model *m, const int32_t *urow, const int32_t *slot,
+                         const float *const *vf, const float *vb, size_t n)
+{
+    const ModelSpec *s = &m->spec;
+    const float span = s->y_hi - s->y_lo;
+    for (size_t j = 0; j < n; j++) {
+        const size_t u = (size_t)urow[j], sl = (size_t)slot[j];
+        float zj = dot_k(m->user_f + u * s->k, vf[sl], s->k);
+        if (m->user_b)
+            zj = zj + (m->user_b[u] + vb[sl]); /* as model_forward */
+        pred[j] = s->has_range ? sigmoidf(zj) * span + s->y_lo : zj;
+    }
+}
+
 void model_forward_items(float *pred, float *z, const ModelSpec *s, const float *uf, float ub,
                          const float *items_t, const float *ibias, size_t n)
 {

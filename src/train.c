@@ -15,39 +15,47 @@
 #include "collab/signals.h"
 
 /* Validation moves item rows in bounded chunks of this many ratings per rank. */
-enum { VALID_CHUNK = 4096 };
+enum { VALID_CHUNK = 16384 };
+/* MODEL_NN validates through its head in pieces of this many ratings (or bs). */
+enum { NN_EVAL_ROWS = 1024 };
 /* How far ahead the fused step prefetches scattered rows: ratings ahead (a user's ratings
  * are consecutive, so a few ratings is about as many users) and touched items ahead. */
 enum { FUSED_USERS_AHEAD = 6, FUSED_ITEMS_AHEAD = 6 };
 
+/* Per-batch buffers: what every step and validation use, and the per-rating item rows
+ * and gradients only the dense (unfused) step moves. */
 static void trainer_alloc_workspace(Trainer *t)
 {
     const size_t k = t->cfg.model.k;
     t->cap = t->cfg.bs > VALID_CHUNK ? t->cfg.bs : VALID_CHUNK;
     t->b_user = xmalloc(t->cap * sizeof(int32_t));
     t->b_item = xmalloc(t->cap * sizeof(int32_t));
-    t->b_pos = xmalloc(t->cap * sizeof(int64_t));
     t->b_y = xmalloc(t->cap * sizeof(float));
     t->pred = xmalloc(t->cap * sizeof(float));
-    t->z = xmalloc(t->cap * sizeof(float));
-    t->dpred = xmalloc(t->cap * sizeof(float));
-    t->irows = xmalloc(t->cap * k * sizeof(float));
-    t->g_irows = xmalloc(t->cap * k * sizeof(float));
-    t->ibias = xmalloc(t->cap * sizeof(float));
-    t->g_ibias = xmalloc(t->cap * sizeof(float));
     t->b_slot = xmalloc(t->cap * sizeof(int32_t));
     t->b_first = xmalloc(t->cap);
     t->g_row = xmalloc((k + 1) * sizeof(float));
+    if (t->fused)
+        return;
+    const size_t nb = t->cfg.bs;
+    t->b_pos = xmalloc(nb * sizeof(int64_t));
+    t->z = xmalloc(nb * sizeof(float));
+    t->dpred = xmalloc(nb * sizeof(float));
+    t->irows = xmalloc(nb * k * sizeof(float));
+    t->g_irows = xmalloc(nb * k * sizeof(float));
+    t->ibias = xmalloc(nb * sizeof(float));
+    t->g_ibias = xmalloc(nb * sizeof(float));
     const Model *m = &t->model;
-    if (m->dense) {
-        const size_t w = m->nn.n_in, bs = t->cfg.bs;
-        nn_work_init(&t->nnw, &m->nn, t->cap);
-        t->nx = xmalloc(t->cap * (w + 1) * sizeof(float));
-        t->gx = xmalloc(bs * (w + 1) * sizeof(float));
-        t->gdx = xmalloc(bs * w * sizeof(float));
-        float **v[] = {&t->gy, &t->gz, &t->gpred, &t->gdz};
+    if (m->dense) { /* MODEL_NN: the whole batch's head, and validation in pieces of nn_cap */
+        const size_t w = m->nn.n_in, nc = nb > NN_EVAL_ROWS ? nb : NN_EVAL_ROWS;
+        nn_work_init(&t->nnw, &m->nn, nc);
+        t->nx = xmalloc(nc * (w + 1) * sizeof(float));
+        t->gx = xmalloc(nb * (w + 1) * sizeof(float));
+        t->gdx = xmalloc(nb * w * sizeof(float));
+        t->gz = xmalloc(nc * sizeof(float));
+        float **v[] = {&t->gy, &t->gpred, &t->gdz};
         for (size_t i = 0; i < sizeof v / sizeof *v; i++)
-            *v[i] = xmalloc(bs * sizeof(float));
+            *v[i] = xmalloc(nb * sizeof(float));
     }
 }
 
@@ -348,7 +356,7 @@ static double trainer_step_fused(Trainer *t, size_t b, double lr, double mom)
     const float *y = t->bo_y + first;
     Model *m = &t->model;
     SlotRows sr;
-    exchange_gather_slots(&t->x, &sr, t->b_slot, t->b_first, m, t->bo_item + first, n);
+    exchange_gather_slots(&t->x, &sr, t->b_slot, t->b_first, m, t->bo_item + first, n, 1);
     const int e = trainer_fixed_exponent(t->cfg.bs);
     const FusedRatings fr = {t->b_slot, t->b_first, y, n, sr.f, sr.b, sr.acc,
                              (float)(2.0 / (double)t->cfg.bs), ldexpf(1.0f, e)};
@@ -419,20 +427,23 @@ void trainer_sync(Trainer *t)
     optim_sync(&t->opt, t->model.params);
 }
 
-/* Predictions for the n loaded ratings with the model in evaluation mode (BatchNorm with
- * its running statistics): each rating on its own, so each rank does its own. */
-static void trainer_predict(Trainer *t, size_t n)
+/* MODEL_NN's predictions for the n loaded ratings, whose item rows sr holds, in
+ * evaluation mode (BatchNorm with its running statistics): each rating on its own, so
+ * each rank does its own, in pieces of the workspace's rows. */
+static void trainer_predict_nn(Trainer *t, const SlotRows *sr, size_t n)
 {
     Model *m = &t->model;
-    const int nn = m->dense != NULL;
-    exchange_gather_items(&t->x, t->irows, nn ? NULL : t->ibias, m, t->b_item, n);
-    if (!nn) {
-        model_forward(t->pred, t->z, m, t->b_user, t->irows, t->ibias, n);
-        return;
+    const size_t ku = m->ku, k = m->spec.k, w = m->nn.n_in, piece = t->nnw.cap;
+    for (size_t j0 = 0; j0 < n; j0 += piece) {
+        const size_t cnt = n - j0 < piece ? n - j0 : piece;
+        for (size_t j = 0; j < cnt; j++) {
+            float *x = t->nx + j * w;
+            memcpy(x, m->user_f + (size_t)t->b_user[j0 + j] * ku, ku * sizeof(float));
+            memcpy(x + ku, sr->f[t->b_slot[j0 + j]], k * sizeof(float));
+        }
+        nn_forward(t->gz, &t->nnw, m->dense, m->stats, t->nx, cnt, 0, &m->nn);
+        model_squash(t->pred + j0, t->gz, &m->spec, cnt);
     }
-    model_nn_inputs(t->nx, m->nn.n_in, m, t->b_user, t->irows, n);
-    nn_forward(t->z, &t->nnw, m->dense, m->stats, t->nx, n, 0, &m->nn);
-    model_squash(t->pred, t->z, &m->spec, n);
 }
 
 double trainer_validate(Trainer *t, double *mae)
@@ -448,7 +459,12 @@ double trainer_validate(Trainer *t, double *mae)
         size_t n = first < ds->n_valid ? ds->n_valid - first : 0;
         n = n < VALID_CHUNK ? n : VALID_CHUNK;
         trainer_load(t, ds->valid_user, ds->valid_item, ds->valid_rating, NULL, first, n);
-        trainer_predict(t, n);
+        SlotRows sr;
+        exchange_gather_slots(&t->x, &sr, t->b_slot, t->b_first, &t->model, t->b_item, n, 0);
+        if (t->model.dense)
+            trainer_predict_nn(t, &sr, n);
+        else
+            model_forward_slots(t->pred, &t->model, t->b_user, t->b_slot, sr.f, sr.b, n);
         trainer_errors(t->pred, t->b_y, n, &sums[0], &sums[1]);
     }
     trainer_agree(t, sums, 2);

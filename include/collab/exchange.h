@@ -121,10 +121,11 @@ typedef struct SlotRows {
 
 /* Collective: assigns each of this rank's n ratings a slot (slot[j]), marks the first
  * rating of each slot in batch order (first[j] = 1), and fetches each distinct item's row
- * once from its owner (a rank's own items are read in place). sr is valid until the next
- * call. */
+ * once from its owner (a rank's own items are read in place). With want_grads, sr->acc
+ * has room for the step's gradients (else it is NULL: forward only). sr is valid until
+ * the next call. */
 void exchange_gather_slots(Exchange *x, SlotRows *sr, int32_t *slot, uint8_t *first,
-                           const Model *m, const int32_t *item, size_t n);
+                           const Model *m, const int32_t *item, size_t n, int want_grads);
 
 /* Collective: sends each slot's accumulated gradient to the item's owner, where the
  * contributions of every rank are added as integers (so the sum is the same bits whatever

@@ -96,6 +96,12 @@ void model_init_params(Model *m, uint64_t seed, int64_t user_row0, int64_t item_
 void model_forward(float *pred, float *z, const Model *m, const int32_t *urow, const float *irows,
                    const float *ibias, size_t n);
 
+/* model_forward's pred (the same bits) with each rating's item row given by its slot:
+ * vf[slot[j]] (k) and vb[slot[j]] (unused for MODEL_DOT), as exchange_gather_slots
+ * leaves them, so no row is copied per rating. Used for validation. Local. */
+void model_forward_slots(float *pred, const Model *m, const int32_t *urow, const int32_t *slot,
+                         const float *const *vf, const float *vb, size_t n);
+
 /* Forward for one user against n items, vectorised across the items: the item factor
  * rows come transposed, items_t (k, n) with factor c of item j at items_t[c * n + j], and
  * ibias (n; NULL for MODEL_DOT). pred[j] and z[j] are the bits model_forward gives for the

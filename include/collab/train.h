@@ -72,11 +72,12 @@ typedef struct Trainer {
     uint8_t *b_first;              /* (cap) first rating of its slot */
     float *g_row;                  /* (k + 1) one row's gradient */
     /* MODEL_NN: the replicated dense head runs on the whole batch (n_in = ku + k) */
-    NNWork nnw;                   /* its workspace, for cap rows */
-    float *nx;                    /* (cap, n_in + 1) this rank's inputs (and targets) */
+    NNWork nnw;                   /* its workspace, for nnw.cap >= bs rows */
+    float *nx;                    /* (nnw.cap, n_in + 1) this rank's inputs (and targets) */
     float *gx;                    /* (bs, n_in + 1) the whole batch's, in position order */
     float *gdx;                   /* (bs, n_in) gradient of the loss wrt gx's inputs */
-    float *gy, *gz, *gpred, *gdz; /* (bs) */
+    float *gz;                    /* (nnw.cap) the head's outputs */
+    float *gy, *gpred, *gdz;      /* (bs) */
     SmoothLoss smooth;
     int64_t iter;    /* training batches done since the fit began */
     int start_epoch; /* where fit begins (a resumed run: the checkpoint's) */
