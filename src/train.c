@@ -49,9 +49,10 @@ static void trainer_alloc_workspace(Trainer *t)
     if (m->dense) { /* MODEL_NN: the whole batch's head, and validation in pieces of nn_cap */
         const size_t w = m->nn.n_in, nc = nb > NN_EVAL_ROWS ? nb : NN_EVAL_ROWS;
         nn_work_init(&t->nnw, &m->nn, nc);
-        t->nx = xmalloc(nc * (w + 1) * sizeof(float));
-        t->gx = xmalloc(nb * (w + 1) * sizeof(float));
+        t->nx = xmalloc(nc * w * sizeof(float));
+        t->gx = xmalloc(nb * w * sizeof(float));
         t->gdx = xmalloc(nb * w * sizeof(float));
+        t->gitem = xmalloc(nb * sizeof(int32_t));
         t->gz = xmalloc(nc * sizeof(float));
         float **v[] = {&t->gy, &t->gpred, &t->gdz};
         for (size_t i = 0; i < sizeof v / sizeof *v; i++)
@@ -170,7 +171,7 @@ void trainer_free(Trainer *t)
                     t->b_y,     t->pred,      t->z,           t->dpred,   t->irows,  t->g_irows,
                     t->ibias,   t->g_ibias,   t->by_user,     t->b_slot,  t->b_first, t->g_row,
                     t->bo_user, t->bo_item,   t->bo_y,        t->nx,      t->gx,     t->gdx,
-                    t->gy,      t->gz,        t->gpred,       t->gdz};
+                    t->gy,      t->gz,        t->gpred,       t->gdz,     t->gitem};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         free(bufs[i]);
     memset(t, 0, sizeof *t);
@@ -298,28 +299,22 @@ static void trainer_agree(Trainer *t, ExactSum *sums, int n)
     memset(t->want, 0, sizeof t->want);
 }
 
-/* MODEL_NN's forward and backward for this rank's n ratings of the batch starting at
- * position pos0. The dense head is replicated, so every rank runs it on the whole batch,
- * gathered in position order: its gradients are the same bits on every rank and at any
- * -np (no cross-rank float sum), and BatchNorm sees the global batch. Each rank keeps the
- * input gradients of its own ratings: users accumulate in position order, items go to
- * their owners as per-rating gradients, as for the dot models. */
+/* MODEL_NN's step for this rank's n loaded ratings of the batch at position pos0. The
+ * dense head is replicated and every rank runs it on the whole batch, gathered in
+ * position order: its gradients are the same bits on every rank and at any -np (no
+ * cross-rank float sum), and BatchNorm sees the global batch. The gradient wrt every
+ * rating's input is then on every rank: users add their own ratings' (position order),
+ * and each item's owner adds its items' (position order), as the scatter would. */
 static void trainer_nn_batch(Trainer *t, size_t n, int64_t pos0)
 {
     Model *m = &t->model;
     const ModelSpec *s = &m->spec;
-    const size_t w = m->nn.n_in, bs = t->cfg.bs, ku = m->ku, k = s->k;
-    model_nn_inputs(t->nx, w + 1, m, t->b_user, t->irows, n);
-    for (size_t j = 0; j < n; j++)
-        t->nx[j * (w + 1) + w] = t->b_y[j];
-    exchange_allgather_rows(&t->x, t->gx, t->nx, t->b_pos, n, w + 1, pos0, bs);
-    for (size_t r = 0; r < bs; r++) { /* targets out, inputs packed to (bs, w) in place */
-        t->gy[r] = t->gx[r * (w + 1) + w];
-        memmove(t->gx + r * w, t->gx + r * (w + 1), w * sizeof(float));
-    }
+    const size_t w = m->nn.n_in, bs = t->cfg.bs, ku = m->ku;
+    const NNLocal in = {n, t->b_user, t->b_item, t->b_y, t->b_pos, pos0};
+    exchange_nn_batch(&t->x, t->gx, t->gy, t->gitem, m, &in, bs);
     nn_forward(t->gz, &t->nnw, m->dense, m->stats, t->gx, bs, 1, &m->nn);
     model_squash(t->gpred, t->gz, s, bs);
-    model_mse(t->dpred, t->gpred, t->gy, bs, (double)bs); /* t->dpred: (cap >= bs) scratch */
+    model_mse(t->dpred, t->gpred, t->gy, bs, (double)bs); /* t->dpred: (bs) scratch */
     model_squash_backward(t->gdz, t->dpred, t->gz, s, bs);
     nn_backward(m->g_dense, t->gdx, &t->nnw, m->dense, t->gx, t->gdz, bs, &m->nn);
     for (size_t j = 0; j < n; j++) {
@@ -328,9 +323,9 @@ static void trainer_nn_batch(Trainer *t, size_t n, int64_t pos0)
         float *gu = m->g_user_f + (size_t)t->b_user[j] * ku;
         for (size_t c = 0; c < ku; c++)
             gu[c] += dx[c];
-        memcpy(t->g_irows + j * k, dx + ku, k * sizeof(float));
         t->pred[j] = t->gpred[r];
     }
+    exchange_nn_item_grads(&t->x, m, t->gdx, t->gitem, bs);
 }
 
 /* The fixed-point scale of the fused step's item gradients: 2^(32 + ceil(log2 bs)). A
@@ -401,16 +396,15 @@ double trainer_step(Trainer *t, size_t b, double lr, double mom)
     const int nn = m->dense != NULL;
     trainer_load(t, ds->train_user, ds->train_item, ds->train_rating, t->order + first, 0, n);
     memcpy(t->b_pos, t->order_pos + first, n * sizeof(int64_t));
-    exchange_gather_items(&t->x, t->irows, nn ? NULL : t->ibias, m, t->b_item, n);
     if (nn) {
         trainer_nn_batch(t, n, (int64_t)(b * t->cfg.bs));
     } else {
+        exchange_gather_items(&t->x, t->irows, t->ibias, m, t->b_item, n);
         model_forward(t->pred, t->z, m, t->b_user, t->irows, t->ibias, n);
         model_mse(t->dpred, t->pred, t->b_y, n, (double)t->cfg.bs);
         model_backward(m, t->g_irows, t->g_ibias, t->dpred, t->pred, t->z, t->b_user, t->irows, n);
+        exchange_scatter_item_grads(&t->x, m, t->g_irows, t->g_ibias, t->b_item, t->b_pos, n);
     }
-    exchange_scatter_item_grads(&t->x, m, t->g_irows, nn ? NULL : t->g_ibias, t->b_item, t->b_pos,
-                                n);
     const double t0 = MPI_Wtime();
     optim_step(&t->opt, m->params, m->grads, lr, mom);
     model_zero_user_grads(m, t->b_user, n); /* zero_grad: only the rows written */

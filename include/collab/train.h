@@ -73,8 +73,9 @@ typedef struct Trainer {
     float *g_row;                  /* (k + 1) one row's gradient */
     /* MODEL_NN: the replicated dense head runs on the whole batch (n_in = ku + k) */
     NNWork nnw;                   /* its workspace, for nnw.cap >= bs rows */
-    float *nx;                    /* (nnw.cap, n_in + 1) this rank's inputs (and targets) */
-    float *gx;                    /* (bs, n_in + 1) the whole batch's, in position order */
+    float *nx;                    /* (nnw.cap, n_in) validation inputs */
+    float *gx;                    /* (bs, n_in) the whole batch's inputs, in position order */
+    int32_t *gitem;               /* (bs) the whole batch's items */
     float *gdx;                   /* (bs, n_in) gradient of the loss wrt gx's inputs */
     float *gz;                    /* (nnw.cap) the head's outputs */
     float *gy, *gpred, *gdz;      /* (bs) */
