@@ -115,11 +115,11 @@ void exchange_init(Exchange *x, const Ctx *ctx, const Layout *layout, size_t k)
 
 void exchange_free(Exchange *x)
 {
-    void *arrays[] = {x->send_n, x->recv_n, x->scnt, x->soff,  x->rcnt,   x->roff,  x->gcnt,
-                      x->goff,   x->stamp,  x->slot, x->blk,   x->req_n, x->ostamp, x->oslot};
-    Buf *bufs[] = {&x->uniq,   &x->srv,    &x->uniq_rows, &x->srv_rows, &x->rec_out,
-                   &x->rec_in, &x->g_out,  &x->g_in,      &x->order,    &x->slot_f,
-                   &x->slot_b, &x->acc,    &x->touched,   &x->gat_send, &x->gat_rows};
+    void *arrays[] = {x->send_n, x->recv_n, x->scnt, x->soff, x->rcnt,  x->roff,   x->gcnt,
+                      x->goff,   x->stamp,  x->slot, x->blk,  x->req_n, x->ostamp, x->oslot};
+    Buf *bufs[] = {&x->uniq,   &x->srv,   &x->uniq_rows, &x->srv_rows, &x->rec_out,
+                   &x->rec_in, &x->g_out, &x->g_in,      &x->order,    &x->slot_f,
+                   &x->slot_b, &x->acc,   &x->touched,   &x->gat_send, &x->gat_rows};
     for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++)
         free(arrays[i]);
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
@@ -552,8 +552,8 @@ static void nn_gather_records(Exchange *x, float *X, float *y, int32_t *item, co
         CHECK_MPI(MPI_Allgather(&mine, 1, MPI_INT, x->gcnt, 1, MPI_INT, x->ctx->comm));
         got = prefix(x->goff, x->gcnt, x->ctx->size) / rw;
         float *recv = buf_reserve(&x->gat_rows, (got ? got : 1) * rw * sizeof(float));
-        CHECK_MPI(MPI_Allgatherv(send, mine, MPI_FLOAT, recv, x->gcnt, x->goff, MPI_FLOAT,
-                                 x->ctx->comm));
+        CHECK_MPI(
+            MPI_Allgatherv(send, mine, MPI_FLOAT, recv, x->gcnt, x->goff, MPI_FLOAT, x->ctx->comm));
         x->messages += 2;
         x->bytes += (uint64_t)x->ctx->size * sizeof(int) + (uint64_t)mine * sizeof(float);
         all = recv;
@@ -573,8 +573,7 @@ static void nn_gather_records(Exchange *x, float *X, float *y, int32_t *item, co
 /* The batch's distinct items, which every rank now knows alike: each owner contributes
  * the rows of its own (exchange_unique's owner blocks, the same on every rank, so the
  * counts need no exchange), one collective; then X's items' part. */
-static void nn_gather_items(Exchange *x, float *X, const int32_t *item, const Model *m,
-                            size_t bs)
+static void nn_gather_items(Exchange *x, float *X, const int32_t *item, const Model *m, size_t bs)
 {
     const int p = x->ctx->size, me = x->ctx->rank;
     const size_t ku = m->ku, k = x->k, w = m->nn.n_in;
@@ -606,8 +605,7 @@ void exchange_nn_batch(Exchange *x, float *X, float *y, int32_t *item, const Mod
     x->seconds += MPI_Wtime() - t0;
 }
 
-void exchange_nn_item_grads(Exchange *x, Model *m, const float *dX, const int32_t *item,
-                            size_t bs)
+void exchange_nn_item_grads(Exchange *x, Model *m, const float *dX, const int32_t *item, size_t bs)
 {
     const size_t k = x->k, ku = m->ku, w = m->nn.n_in;
     const size_t lo = layout_item_lo(x->layout, x->ctx->rank);

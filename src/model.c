@@ -243,13 +243,27 @@ void model_zero_user_grads(Model *m, const int32_t *urow, size_t n)
         memset(m->g_dense, 0, m->nn.n_params * sizeof(float));
 }
 
-void model_nn_inputs(float *x, size_t stride, const Model *m, const int32_t *urow,
-                     const float *irows, size_t n)
+void model_nn_inputs(float *x, const Model *m, const int32_t *urow, const int32_t *slot,
+                     const float *const *vf, size_t n)
 {
-    const size_t ku = m->ku, k = m->spec.k, w = stride;
+    const size_t ku = m->ku, k = m->spec.k, w = ku + k;
     for (size_t j = 0; j < n; j++) {
         memcpy(x + j * w, m->user_f + (size_t)urow[j] * ku, ku * sizeof(float));
-        memcpy(x + j * w + ku, irows + j * k, k * sizeof(float));
+        memcpy(x + j * w + ku, vf[slot[j]], k * sizeof(float));
+    }
+}
+
+void model_nn_take_rows(Model *m, float *pred, const float *gpred, const float *gdx,
+                        const int32_t *urow, const int64_t *pos, int64_t pos0, size_t n)
+{
+    const size_t ku = m->ku, w = m->nn.n_in;
+    for (size_t j = 0; j < n; j++) {
+        const size_t r = (size_t)(pos[j] - pos0);
+        const float *dx = gdx + r * w;
+        float *gu = m->g_user_f + (size_t)urow[j] * ku;
+        for (size_t c = 0; c < ku; c++)
+            gu[c] += dx[c];
+        pred[j] = gpred[r];
     }
 }
 

@@ -167,11 +167,11 @@ void trainer_free(Trainer *t)
     optim_free(&t->opt);
     exchange_free(&t->x);
     nn_work_free(&t->nnw);
-    void *bufs[] = {t->order,   t->order_pos, t->batch_start, t->b_user,  t->b_item, t->b_pos,
-                    t->b_y,     t->pred,      t->z,           t->dpred,   t->irows,  t->g_irows,
-                    t->ibias,   t->g_ibias,   t->by_user,     t->b_slot,  t->b_first, t->g_row,
-                    t->bo_user, t->bo_item,   t->bo_y,        t->nx,      t->gx,     t->gdx,
-                    t->gy,      t->gz,        t->gpred,       t->gdz,     t->gitem};
+    void *bufs[] = {t->order,   t->order_pos, t->batch_start, t->b_user, t->b_item,  t->b_pos,
+                    t->b_y,     t->pred,      t->z,           t->dpred,  t->irows,   t->g_irows,
+                    t->ibias,   t->g_ibias,   t->by_user,     t->b_slot, t->b_first, t->g_row,
+                    t->bo_user, t->bo_item,   t->bo_y,        t->nx,     t->gx,      t->gdx,
+                    t->gy,      t->gz,        t->gpred,       t->gdz,    t->gitem};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         free(bufs[i]);
     memset(t, 0, sizeof *t);
@@ -309,7 +309,7 @@ static void trainer_nn_batch(Trainer *t, size_t n, int64_t pos0)
 {
     Model *m = &t->model;
     const ModelSpec *s = &m->spec;
-    const size_t w = m->nn.n_in, bs = t->cfg.bs, ku = m->ku;
+    const size_t bs = t->cfg.bs;
     const NNLocal in = {n, t->b_user, t->b_item, t->b_y, t->b_pos, pos0};
     exchange_nn_batch(&t->x, t->gx, t->gy, t->gitem, m, &in, bs);
     nn_forward(t->gz, &t->nnw, m->dense, m->stats, t->gx, bs, 1, &m->nn);
@@ -317,14 +317,7 @@ static void trainer_nn_batch(Trainer *t, size_t n, int64_t pos0)
     model_mse(t->dpred, t->gpred, t->gy, bs, (double)bs); /* t->dpred: (bs) scratch */
     model_squash_backward(t->gdz, t->dpred, t->gz, s, bs);
     nn_backward(m->g_dense, t->gdx, &t->nnw, m->dense, t->gx, t->gdz, bs, &m->nn);
-    for (size_t j = 0; j < n; j++) {
-        const size_t r = (size_t)(t->b_pos[j] - pos0);
-        const float *dx = t->gdx + r * w;
-        float *gu = m->g_user_f + (size_t)t->b_user[j] * ku;
-        for (size_t c = 0; c < ku; c++)
-            gu[c] += dx[c];
-        t->pred[j] = t->gpred[r];
-    }
+    model_nn_take_rows(m, t->pred, t->gpred, t->gdx, t->b_user, t->b_pos, pos0, n);
     exchange_nn_item_grads(&t->x, m, t->gdx, t->gitem, bs);
 }
 
@@ -427,14 +420,9 @@ void trainer_sync(Trainer *t)
 static void trainer_predict_nn(Trainer *t, const SlotRows *sr, size_t n)
 {
     Model *m = &t->model;
-    const size_t ku = m->ku, k = m->spec.k, w = m->nn.n_in, piece = t->nnw.cap;
-    for (size_t j0 = 0; j0 < n; j0 += piece) {
-        const size_t cnt = n - j0 < piece ? n - j0 : piece;
-        for (size_t j = 0; j < cnt; j++) {
-            float *x = t->nx + j * w;
-            memcpy(x, m->user_f + (size_t)t->b_user[j0 + j] * ku, ku * sizeof(float));
-            memcpy(x + ku, sr->f[t->b_slot[j0 + j]], k * sizeof(float));
-        }
+    for (size_t j0 = 0, cnt; j0 < n; j0 += cnt) {
+        cnt = n - j0 < t->nnw.cap ? n - j0 : t->nnw.cap;
+        model_nn_inputs(t->nx, m, t->b_user + j0, t->b_slot + j0, sr->f, cnt);
         nn_forward(t->gz, &t->nnw, m->dense, m->stats, t->nx, cnt, 0, &m->nn);
         model_squash(t->pred + j0, t->gz, &m->spec, cnt);
     }

@@ -123,8 +123,7 @@ void exchange_nn_batch(Exchange *x, float *X, float *y, int32_t *item, const Mod
  * wrt X, which every rank holds whole) to the rows this rank owns, rows in position
  * order: the sums exchange_scatter_item_grads would make, without messages. The rows are
  * kept for exchange_zero_item_grads. */
-void exchange_nn_item_grads(Exchange *x, Model *m, const float *dX, const int32_t *item,
-                            size_t bs);
+void exchange_nn_item_grads(Exchange *x, Model *m, const float *dX, const int32_t *item, size_t bs);
 
 /* ---- The sparse step's exchange: each distinct item of a batch once, both ways. ---- */
 

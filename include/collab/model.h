@@ -64,10 +64,17 @@ int model_parse_layers(ModelSpec *s, const char *text, long long *bad);
  * Linear 176-100-50-1, ReLU, BatchNorm" (sizes after model_nn_sizes). Local. */
 void model_nn_describe(char *out, size_t len, const ModelSpec *s, size_t n_users, size_t n_items);
 
-/* MODEL_NN: row j of x (n rows of `stride` >= ku + k floats) starts with
- * concat(user_f[urow[j]], irows[j]) for the n ratings. Local. */
-void model_nn_inputs(float *x, size_t stride, const Model *m, const int32_t *urow,
-                     const float *irows, size_t n);
+/* MODEL_NN: x (n, ku + k) row j = concat(user_f[urow[j]], vf[slot[j]]), the item rows
+ * given by slot as exchange_gather_slots leaves them. Local. */
+void model_nn_inputs(float *x, const Model *m, const int32_t *urow, const int32_t *slot,
+                     const float *const *vf, size_t n);
+
+/* MODEL_NN, after the head's backward on a whole batch (gpred (bs) its predictions, gdx
+ * (bs, ku + k) the gradient wrt its inputs, in position order): for this rank's n
+ * ratings of it, at positions pos[j] - pos0, pred[j] = gpred of its row and the user
+ * part of its dx is added to g_user_f[urow[j]], ratings in order. Local. */
+void model_nn_take_rows(Model *m, float *pred, const float *gpred, const float *gdx,
+                        const int32_t *urow, const int64_t *pos, int64_t pos0, size_t n);
 
 /* sigmoid_range(z) or z, as the spec says, for n values. Local. */
 void model_squash(float *pred, const float *z, const ModelSpec *s, size_t n);

@@ -72,13 +72,13 @@ typedef struct Trainer {
     uint8_t *b_first;              /* (cap) first rating of its slot */
     float *g_row;                  /* (k + 1) one row's gradient */
     /* MODEL_NN: the replicated dense head runs on the whole batch (n_in = ku + k) */
-    NNWork nnw;                   /* its workspace, for nnw.cap >= bs rows */
-    float *nx;                    /* (nnw.cap, n_in) validation inputs */
-    float *gx;                    /* (bs, n_in) the whole batch's inputs, in position order */
-    int32_t *gitem;               /* (bs) the whole batch's items */
-    float *gdx;                   /* (bs, n_in) gradient of the loss wrt gx's inputs */
-    float *gz;                    /* (nnw.cap) the head's outputs */
-    float *gy, *gpred, *gdz;      /* (bs) */
+    NNWork nnw;              /* its workspace, for nnw.cap >= bs rows */
+    float *nx;               /* (nnw.cap, n_in) validation inputs */
+    float *gx;               /* (bs, n_in) the whole batch's inputs, in position order */
+    int32_t *gitem;          /* (bs) the whole batch's items */
+    float *gdx;              /* (bs, n_in) gradient of the loss wrt gx's inputs */
+    float *gz;               /* (nnw.cap) the head's outputs */
+    float *gy, *gpred, *gdz; /* (bs) */
     SmoothLoss smooth;
     int64_t iter;    /* training batches done since the fit began */
     int start_epoch; /* where fit begins (a resumed run: the checkpoint's) */
