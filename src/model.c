@@ -190,13 +190,26 @@ void model_forward_slots(float *pred, const Model *m, const int32_t *urow, const
                          const float *const *vf, const float *vb, size_t n)
 {
     const ModelSpec *s = &m->spec;
+    const size_t k = s->k;
     const float span = s->y_hi - s->y_lo;
-    for (size_t j = 0; j < n; j++) {
-        const size_t u = (size_t)urow[j], sl = (size_t)slot[j];
-        float zj = dot_k(m->user_f + u * s->k, vf[sl], s->k);
-        if (m->user_b)
-            zj = zj + (m->user_b[u] + vb[sl]); /* as model_forward */
-        pred[j] = s->has_range ? sigmoidf(zj) * span + s->y_lo : zj;
+    for (size_t j0 = 0; j0 < n; j0 += 4) {
+        /* Four ratings' dot products in flight (dot_k4), each summed as model_forward's. */
+        const size_t nj = n - j0 < 4 ? n - j0 : 4;
+        const float *a[4], *b[4];
+        float z[4];
+        for (size_t q = 0; q < 4; q++) {
+            const size_t j = j0 + (q < nj ? q : 0);
+            a[q] = m->user_f + (size_t)urow[j] * k;
+            b[q] = vf[slot[j]];
+        }
+        dot_k4(z, a, b, k);
+        for (size_t q = 0; q < nj; q++) {
+            const size_t j = j0 + q, u = (size_t)urow[j];
+            float zj = z[q];
+            if (m->user_b)
+                zj = zj + (m->user_b[u] + vb[slot[j]]); /* as model_forward */
+            pred[j] = s->has_range ? sigmoidf(zj) * span + s->y_lo : zj;
+        }
     }
 }
 

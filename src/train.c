@@ -146,6 +146,8 @@ void trainer_init(Trainer *t, const Ctx *ctx, const Dataset *ds, const TrainConf
         t->bo_user = xmalloc(n * sizeof(int32_t));
         t->bo_item = xmalloc(n * sizeof(int32_t));
         t->bo_y = xmalloc(n * sizeof(float));
+        t->bo_slot = xmalloc(n * sizeof(int32_t));
+        t->bo_first = xmalloc(n);
     } else {
         t->order = xmalloc(n * sizeof(uint32_t));
         t->order_pos = xmalloc(n * sizeof(int64_t));
@@ -167,11 +169,12 @@ void trainer_free(Trainer *t)
     optim_free(&t->opt);
     exchange_free(&t->x);
     nn_work_free(&t->nnw);
-    void *bufs[] = {t->order,   t->order_pos, t->batch_start, t->b_user, t->b_item,  t->b_pos,
-                    t->b_y,     t->pred,      t->z,           t->dpred,  t->irows,   t->g_irows,
-                    t->ibias,   t->g_ibias,   t->by_user,     t->b_slot, t->b_first, t->g_row,
-                    t->bo_user, t->bo_item,   t->bo_y,        t->nx,     t->gx,      t->gdx,
-                    t->gy,      t->gz,        t->gpred,       t->gdz,    t->gitem};
+    void *bufs[] = {t->order,   t->order_pos, t->batch_start, t->b_user,   t->b_item,  t->b_pos,
+                    t->b_y,     t->pred,      t->z,           t->dpred,    t->irows,   t->g_irows,
+                    t->ibias,   t->g_ibias,   t->by_user,     t->b_slot,   t->b_first, t->g_row,
+                    t->bo_user, t->bo_item,   t->bo_y,        t->bo_slot,  t->bo_first, t->nx,
+                    t->gx,      t->gdx,       t->gy,          t->gz,       t->gpred,   t->gdz,
+                    t->gitem};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         free(bufs[i]);
     memset(t, 0, sizeof *t);
@@ -262,6 +265,8 @@ void trainer_shuffle(Trainer *t, int epoch)
             sort_bucket(t->order_pos + start[b], t->order + start[b], start[b + 1] - start[b]);
     free(next);
     free(pos);
+    if (t->fused) /* the epoch's item requests, all at once */
+        exchange_plan_epoch(&t->x, t->bo_slot, t->bo_first, t->bo_item, start, nb);
     t->order_epoch = epoch;
 }
 
@@ -344,9 +349,9 @@ static double trainer_step_fused(Trainer *t, size_t b, double lr, double mom)
     const float *y = t->bo_y + first;
     Model *m = &t->model;
     SlotRows sr;
-    exchange_gather_slots(&t->x, &sr, t->b_slot, t->b_first, m, t->bo_item + first, n, 1);
+    exchange_gather_planned(&t->x, &sr, m, b);
     const int e = trainer_fixed_exponent(t->cfg.bs);
-    const FusedRatings fr = {t->b_slot, t->b_first, y, n, sr.f, sr.b, sr.acc,
+    const FusedRatings fr = {t->bo_slot + first, t->bo_first + first, y, n, sr.f, sr.b, sr.acc,
                              (float)(2.0 / (double)t->cfg.bs), ldexpf(1.0f, e)};
     optim_begin_step(&t->opt, m->params, lr);
     OptimScalars os;

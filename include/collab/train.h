@@ -57,6 +57,8 @@ typedef struct Trainer {
     int32_t *bo_user;    /* (n_train) fused step: local user row, in batch order */
     int32_t *bo_item;    /* (n_train) fused step: global item id, in batch order */
     float *bo_y;         /* (n_train) fused step: rating, in batch order */
+    int32_t *bo_slot;    /* (n_train) fused step: slot of each rating in its batch */
+    uint8_t *bo_first;   /* (n_train) fused step: first rating of its slot */
     size_t *batch_start; /* (n_batches + 1) local rows of batch b */
     /* per-batch workspace, sized for max(bs, validation chunk) ratings */
     size_t cap;
@@ -92,7 +94,9 @@ typedef struct Trainer {
 void trainer_init(Trainer *t, const Ctx *ctx, const Dataset *ds, const TrainConfig *cfg);
 void trainer_free(Trainer *t);
 
-/* Makes t->order hold epoch e's local batch order. Local. */
+/* Makes t->order (t->bo_* for the sparse optimizers) hold epoch e's local batch order.
+ * Local for the dense optimizers; collective for the sparse ones, which exchange the
+ * epoch's item requests here (exchange_plan_epoch). */
 void trainer_shuffle(Trainer *t, int epoch);
 
 /* One optimizer step on batch b of the current order with the given lr and momentum.
