@@ -100,7 +100,8 @@ void exchange_init(Exchange *x, const Ctx *ctx, const Layout *layout, size_t k)
     x->layout = layout;
     x->k = k;
     const size_t p = (size_t)ctx->size, ni = layout->n_items ? layout->n_items : 1;
-    int **counts[] = {&x->send_n, &x->recv_n, &x->scnt, &x->soff, &x->rcnt, &x->roff};
+    int **counts[] = {&x->send_n, &x->recv_n, &x->scnt, &x->soff,
+                      &x->rcnt,   &x->roff,   &x->gcnt, &x->goff};
     for (size_t i = 0; i < sizeof counts / sizeof *counts; i++)
         *counts[i] = xcalloc(p, sizeof(int));
     x->stamp = xcalloc(ni, sizeof(uint32_t));
@@ -114,12 +115,13 @@ void exchange_init(Exchange *x, const Ctx *ctx, const Layout *layout, size_t k)
 
 void exchange_free(Exchange *x)
 {
-    void *arrays[] = {x->send_n, x->recv_n, x->scnt, x->soff,   x->rcnt,  x->roff,
-                      x->stamp,  x->slot,   x->blk,  x->req_n, x->ostamp, x->oslot};
-    Buf *bufs[] = {&x->uniq,  &x->srv,        &x->uniq_rows,  &x->srv_rows,  &x->rec_out,
-                   &x->rec_in, &x->g_out,     &x->g_in,       &x->order,     &x->slot_f,
-                   &x->slot_b, &x->acc,       &x->touched,    &x->plan.uoff, &x->plan.uniq,
-                   &x->plan.ask, &x->plan.blk, &x->plan.serve, &x->plan.soff, &x->plan.srv};
+    void *arrays[] = {x->send_n, x->recv_n, x->scnt,  x->soff,   x->rcnt,  x->roff, x->gcnt,
+                      x->goff,   x->stamp,  x->slot,  x->blk,    x->req_n, x->ostamp, x->oslot};
+    Buf *bufs[] = {&x->uniq,      &x->srv,        &x->uniq_rows,  &x->srv_rows,  &x->rec_out,
+                   &x->rec_in,    &x->g_out,      &x->g_in,       &x->order,     &x->slot_f,
+                   &x->slot_b,    &x->acc,        &x->touched,    &x->plan.uoff, &x->plan.uniq,
+                   &x->plan.ask,  &x->plan.blk,   &x->plan.serve, &x->plan.soff, &x->plan.srv,
+                   &x->gat_send,  &x->gat_rows};
     for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++)
         free(arrays[i]);
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
@@ -543,6 +545,104 @@ size_t exchange_reduce_slot_grads(Exchange *x, SlotRows *sr, const int64_t **row
     *rows = x->touched.p;
     x->seconds += MPI_Wtime() - t0;
     return nt;
+}
+
+/* ------------------------------------------------------------------ the nn batch */
+
+/* Every rank's n ratings of the batch, each as a record (user row (ku), target, offset in
+ * the batch, item id as two 16-bit halves: floats carry them exactly), into the batch's
+ * rows of X (users' part), y and item, by offset. Two collectives: counts, records. */
+static void nn_gather_records(Exchange *x, float *X, float *y, int32_t *item, const Model *m,
+                              const NNLocal *in, size_t bs)
+{
+    const size_t ku = m->ku, w = m->nn.n_in, rw = ku + 4;
+    float *send = buf_reserve(&x->gat_send, (in->n ? in->n : 1) * rw * sizeof(float));
+    for (size_t j = 0; j < in->n; j++) {
+        float *r = send + j * rw;
+        memcpy(r, m->user_f + (size_t)in->urow[j] * ku, ku * sizeof(float));
+        r[ku] = in->y[j];
+        r[ku + 1] = (float)(in->pos[j] - in->pos0);
+        r[ku + 2] = (float)(in->item[j] >> 16);
+        r[ku + 3] = (float)(in->item[j] & 0xffff);
+    }
+    const float *all = send;
+    size_t got = in->n;
+    if (x->ctx->size > 1) {
+        int mine = (int)(in->n * rw);
+        CHECK_MPI(MPI_Allgather(&mine, 1, MPI_INT, x->gcnt, 1, MPI_INT, x->ctx->comm));
+        got = prefix(x->goff, x->gcnt, x->ctx->size) / rw;
+        float *recv = buf_reserve(&x->gat_rows, (got ? got : 1) * rw * sizeof(float));
+        CHECK_MPI(
+            MPI_Allgatherv(send, mine, MPI_FLOAT, recv, x->gcnt, x->goff, MPI_FLOAT, x->ctx->comm));
+        x->messages += 2;
+        x->bytes += (uint64_t)x->ctx->size * sizeof(int) + (uint64_t)mine * sizeof(float);
+        all = recv;
+    }
+    if (got != bs)
+        check_fail(__FILE__, __LINE__, "exchange_nn_batch: %zu ratings for a batch of %zu", got,
+                   bs);
+    for (size_t q = 0; q < got; q++) {
+        const float *r = all + q * rw;
+        const size_t at = (size_t)r[ku + 1];
+        memcpy(X + at * w, r, ku * sizeof(float));
+        y[at] = r[ku];
+        item[at] = (int32_t)r[ku + 2] << 16 | (int32_t)r[ku + 3];
+    }
+}
+
+/* The batch's distinct items, which every rank now knows alike: each owner contributes
+ * the rows of its own (exchange_unique's owner blocks, the same on every rank, so the
+ * counts need no exchange), one collective; then X's items' part. */
+static void nn_gather_items(Exchange *x, float *X, const int32_t *item, const Model *m, size_t bs)
+{
+    const int p = x->ctx->size, me = x->ctx->rank;
+    const size_t ku = m->ku, k = x->k, w = m->nn.n_in;
+    const size_t u = exchange_unique(x, item, bs), lo = layout_item_lo(x->layout, me);
+    const int32_t *uniq = x->uniq.p;
+    float *rows = buf_reserve(&x->uniq_rows, (u ? u : 1) * k * sizeof(float));
+    for (int r = 0; r < p; r++) { /* soff ends each owner's block */
+        x->rcnt[r] = x->send_n[r] * (int)k;
+        x->roff[r] = (x->soff[r] - x->send_n[r]) * (int)k;
+    }
+    for (int s = x->soff[me] - x->send_n[me]; s < x->soff[me]; s++)
+        memcpy(rows + (size_t)s * k, m->item_f + ((size_t)uniq[s] - lo) * k, k * sizeof(float));
+    if (p > 1) {
+        CHECK_MPI(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_FLOAT, rows, x->rcnt, x->roff, MPI_FLOAT,
+                                 x->ctx->comm));
+        x->messages++;
+        x->bytes += (uint64_t)x->rcnt[me] * sizeof(float);
+    }
+    for (size_t r = 0; r < bs; r++)
+        memcpy(X + r * w + ku, rows + (size_t)x->slot[item[r]] * k, k * sizeof(float));
+}
+
+void exchange_nn_batch(Exchange *x, float *X, float *y, int32_t *item, const Model *m,
+                       const NNLocal *in, size_t bs)
+{
+    const double t0 = MPI_Wtime();
+    nn_gather_records(x, X, y, item, m, in, bs);
+    nn_gather_items(x, X, item, m, bs);
+    x->seconds += MPI_Wtime() - t0;
+}
+
+void exchange_nn_item_grads(Exchange *x, Model *m, const float *dX, const int32_t *item, size_t bs)
+{
+    const size_t k = x->k, ku = m->ku, w = m->nn.n_in;
+    const size_t lo = layout_item_lo(x->layout, x->ctx->rank);
+    const size_t hi = lo + layout_item_count(x->layout, x->ctx->rank);
+    int64_t *rec = buf_reserve(&x->rec_in, (bs ? bs : 1) * 2 * sizeof(int64_t));
+    size_t t = 0;
+    for (size_t r = 0; r < bs; r++) { /* rows in position order, as the scatter's owners */
+        const size_t i = (size_t)item[r];
+        if (i < lo || i >= hi)
+            continue;
+        float *dst = m->g_item_f + (i - lo) * k;
+        const float *src = dX + r * w + ku;
+        for (size_t c = 0; c < k; c++)
+            dst[c] += src[c];
+        rec[2 * t++ + 1] = (int64_t)i;
+    }
+    x->last_got = t;
 }
 
 /* ------------------------------------------------------------------ the epoch's plan */

@@ -74,6 +74,8 @@ typedef struct Exchange {
     Buf rec_out, rec_in;            /* int64 (n, 2) (position, item) per rating gradient */
     Buf g_out, g_in;                /* float (n, k+1) per rating gradient */
     Buf order;                      /* (position, index) (n) received gradients, sorted */
+    Buf gat_send, gat_rows;         /* float (n | bs, ku + 4): MODEL_NN's batch records */
+    int *gcnt, *goff;               /* (nranks) allgather counts and offsets */
     /* the sparse step's slots (exchange_gather_slots / exchange_reduce_slot_grads) */
     int *blk;                       /* (nranks) first slot of each owner's block */
     int *req_n;                     /* (nranks) slots asked of each owner (0 for this rank) */
@@ -114,6 +116,32 @@ void exchange_scatter_item_grads(Exchange *x, Model *m, const float *g_irows, co
 
 /* Zeroes the item gradient rows the last exchange_scatter_item_grads added to. Local. */
 void exchange_zero_item_grads(Exchange *x, Model *m);
+
+/* ---- MODEL_NN: the whole batch on every rank (its dense head is replicated). ---- */
+
+/* This rank's ratings of a batch: local user rows, global item ids, targets, and global
+ * positions in [pos0, pos0 + bs). */
+typedef struct NNLocal {
+    size_t n;
+    const int32_t *urow, *item;
+    const float *y;
+    const int64_t *pos;
+    int64_t pos0;
+} NNLocal;
+
+/* Collective: the whole batch of bs ratings, in position order, on every rank: X (bs,
+ * ku + k) the concatenated user and item rows, y (bs) the targets, item (bs) the item ids.
+ * Every rank sends its ratings' user rows (one Allgatherv after an Allgather of counts),
+ * then the owners of the batch's distinct items send those rows once (one Allgatherv).
+ * Every position must be held by exactly one rank. */
+void exchange_nn_batch(Exchange *x, float *X, float *y, int32_t *item, const Model *m,
+                       const NNLocal *in, size_t bs);
+
+/* Local, after exchange_nn_batch: adds the items' part of dX (bs, ku + k) (the gradient
+ * wrt X, which every rank holds whole) to the rows this rank owns, rows in position
+ * order: the sums exchange_scatter_item_grads would make, without messages. The rows are
+ * kept for exchange_zero_item_grads. */
+void exchange_nn_item_grads(Exchange *x, Model *m, const float *dX, const int32_t *item, size_t bs);
 
 /* ---- The sparse step's exchange: each distinct item of a batch once, both ways. ---- */
 

@@ -73,6 +73,14 @@ typedef struct Trainer {
     int32_t *b_slot;               /* (cap) slot of each rating (exchange.h SlotRows) */
     uint8_t *b_first;              /* (cap) first rating of its slot */
     float *g_row;                  /* (k + 1) one row's gradient */
+    /* MODEL_NN: the replicated dense head runs on the whole batch (n_in = ku + k) */
+    NNWork nnw;              /* its workspace, for nnw.cap >= bs rows */
+    float *nx;               /* (nnw.cap, n_in) validation inputs */
+    float *gx;               /* (bs, n_in) the whole batch's inputs, in position order */
+    int32_t *gitem;          /* (bs) the whole batch's items */
+    float *gdx;              /* (bs, n_in) gradient of the loss wrt gx's inputs */
+    float *gz;               /* (nnw.cap) the head's outputs */
+    float *gy, *gpred, *gdz; /* (bs) */
     SmoothLoss smooth;
     int64_t iter;    /* training batches done since the fit began */
     int start_epoch; /* where fit begins (a resumed run: the checkpoint's) */
@@ -132,6 +140,11 @@ void trainer_resume(Trainer *t, const CkptProgress *p);
 enum { TRAINER_MAX_TABLES = 16 };
 size_t trainer_tables(Trainer *t, CkptTable *tables, int with_optimizer);
 
+/* After a checkpoint read (rank 0 read the replicated tables of MODEL_NN): gives every
+ * rank rank 0's dense head, its moments and the running statistics. No-op for the dot
+ * models. Collective. */
+void trainer_share_replicated(Trainer *t);
+
 /* lr_find: a fresh optimizer (constant mom 0.9), lr from start to end exponentially
  * over num_it batches, recording the smoothed loss; stops when it exceeds 4x the best
  * (stop_div), or when a rank is signalled (t->flags[FLAG_STOP] is then set). Model and
@@ -140,7 +153,8 @@ size_t trainer_tables(Trainer *t, CkptTable *tables, int with_optimizer);
 size_t trainer_lr_find(Trainer *t, double start, double end, int64_t num_it, int stop_div,
                        double *lrs, double *losses);
 
-/* Writes every parameter table (user_f, user_b, item_f, item_b in vocabulary order) as
+/* Writes every parameter table (user_f, user_b, item_f, item_b in vocabulary order; for
+ * MODEL_NN then the dense head and the BatchNorm running statistics) as
  * raw float32 to path, each rank its own rows (MPI-IO). Collective. Returns 0, or -1 on
  * every rank with msg (size msg_len) saying why. */
 int trainer_dump_params(const Trainer *t, const char *path, char *msg, size_t msg_len);
