@@ -718,8 +718,9 @@ static void plan_requests(Exchange *x)
         x->soff[r] = (int)sent, x->roff[r] = (int)got;
         sent += (size_t)x->scnt[r], got += (size_t)x->rcnt[r];
     }
-    int32_t *out = xmalloc((sent ? sent : 1) * sizeof(int32_t));
-    int32_t *in = xmalloc((got ? got : 1) * sizeof(int32_t));
+    /* Scratch kept in the seam's buffers (reused each epoch, not mapped afresh). */
+    int32_t *out = buf_reserve(&x->rec_out, (sent ? sent : 1) * sizeof(int32_t));
+    int32_t *in = buf_reserve(&x->rec_in, (got ? got : 1) * sizeof(int32_t));
     for (int r = 0; r < p; r++)
         if (r != me)
             plan_pack(x, out + x->soff[r], r);
@@ -741,7 +742,7 @@ static void plan_requests(Exchange *x)
         }
         soff[b + 1] = at;
     }
-    free(from), free(sc), free(rc), free(out), free(in);
+    free(from), free(sc), free(rc);
 }
 
 void exchange_plan_epoch(Exchange *x, int32_t *slot, uint8_t *first, const int32_t *item,

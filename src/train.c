@@ -153,6 +153,9 @@ void trainer_init(Trainer *t, const Ctx *ctx, const Dataset *ds, const TrainConf
         t->order_pos = xmalloc(n * sizeof(int64_t));
     }
     t->batch_start = xmalloc((t->n_batches + 1) * sizeof(size_t));
+    /* Kept from epoch to epoch: a fresh block this large would be mapped, and its pages
+     * faulted in and zeroed by the kernel, at every shuffle. */
+    t->shuffle_pos = xmalloc(n * sizeof(uint64_t));
     t->order_epoch = -1;
     trainer_alloc_workspace(t);
     if (t->fused)
@@ -237,7 +240,7 @@ void trainer_shuffle(Trainer *t, int epoch)
     Perm p;
     perm_init(&p, ds->n_train_total, t->cfg.seed, RNG_STREAM_SHUFFLE, (uint64_t)epoch);
     /* Counting sort of the local rows by batch, then each batch by position. */
-    uint64_t *pos = xmalloc((ds->n_train ? ds->n_train : 1) * sizeof(uint64_t));
+    uint64_t *pos = t->shuffle_pos;
     perm_apply_many(&p, pos, ds->train_gidx, ds->n_train);
     size_t *start = t->batch_start;
     memset(start, 0, (nb + 1) * sizeof(size_t));
@@ -264,7 +267,6 @@ void trainer_shuffle(Trainer *t, int epoch)
         if (start[b + 1] - start[b] < bs)
             sort_bucket(t->order_pos + start[b], t->order + start[b], start[b + 1] - start[b]);
     free(next);
-    free(pos);
     if (t->fused) /* the epoch's item requests, all at once */
         exchange_plan_epoch(&t->x, t->bo_slot, t->bo_first, t->bo_item, start, nb);
     t->order_epoch = epoch;

@@ -60,6 +60,7 @@ typedef struct Trainer {
     int32_t *bo_slot;    /* (n_train) fused step: slot of each rating in its batch */
     uint8_t *bo_first;   /* (n_train) fused step: first rating of its slot */
     size_t *batch_start; /* (n_batches + 1) local rows of batch b */
+    uint64_t *shuffle_pos; /* (n_train) scratch: each local row's position this epoch */
     /* per-batch workspace, sized for max(bs, validation chunk) ratings */
     size_t cap;
     int32_t *b_user, *b_item;      /* (cap) local user row, global item id */
