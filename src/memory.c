@@ -83,9 +83,22 @@ uint64_t memory_available(void)
     return avail;
 }
 
-static double gib(uint64_t bytes)
+/* A size for a message, by value: "512 KiB", "12.5 MiB" or "3.21 GiB". */
+typedef struct SizeText {
+    char s[32];
+} SizeText;
+
+static SizeText size_text(uint64_t bytes)
 {
-    return (double)bytes / (1024.0 * 1024.0 * 1024.0);
+    SizeText t;
+    const double kib = (double)bytes / 1024.0;
+    if (kib < 1024.0)
+        snprintf(t.s, sizeof t.s, "%.0f KiB", kib);
+    else if (kib < 1024.0 * 1024.0)
+        snprintf(t.s, sizeof t.s, "%.1f MiB", kib / 1024.0);
+    else
+        snprintf(t.s, sizeof t.s, "%.2f GiB", kib / (1024.0 * 1024.0));
+    return t;
 }
 
 /* The node's total need and availability: ranks sharing memory are summed. */
@@ -110,15 +123,17 @@ int memory_check(const MemNeed *need, uint64_t max_per_rank, const Ctx *ctx, Sta
     }
     char node[96] = "";
     if (ranks > 1)
-        snprintf(node, sizeof node, "; %.3f GiB for the %d ranks of its node", gib(want), ranks);
+        snprintf(node, sizeof node, "; %s for the %d ranks of its node", size_text(want).s,
+                 ranks);
     if (have && want > have)
         status_set(st, STATUS_DATA,
-                   "not enough memory for training: rank %d needs about %.3f GiB (model tables "
-                   "and gradients %.3f, optimizer state %.3f, buffers %.3f%s), but %s %.3f "
-                   "GiB: use more ranks (on more nodes), a smaller --n-factors, or --opt "
-                   "adagrad (one accumulator per row instead of two moments per parameter)",
-                   ctx->rank, gib(mine), gib(need->tables), gib(need->optimizer),
-                   gib(need->buffers), node,
-                   max_per_rank ? "--max-memory allows" : "its node has available", gib(have));
+                   "not enough memory for training: rank %d needs about %s (model tables and "
+                   "gradients %s, optimizer state %s, buffers %s%s), but %s %s: use more "
+                   "ranks (on more nodes), a smaller --n-factors, or --opt adagrad (one "
+                   "accumulator per row instead of two moments per parameter)",
+                   ctx->rank, size_text(mine).s, size_text(need->tables).s,
+                   size_text(need->optimizer).s, size_text(need->buffers).s, node,
+                   max_per_rank ? "--max-memory allows" : "its node has available",
+                   size_text(have).s);
     return status_agree(st, ctx->comm);
 }

@@ -23,6 +23,11 @@
 #include "collab/optim.h"
 #include "collab/schedule.h"
 
+/* Validation moves item rows in bounded chunks of this many ratings per rank. */
+enum { VALID_CHUNK = 16384 };
+/* MODEL_NN validates through its head in pieces of this many ratings (or bs). */
+enum { NN_EVAL_ROWS = 1024 };
+
 /* Flags the ranks agree on at every batch boundary (summed over ranks). */
 enum {
     FLAG_STOP = 0,       /* a rank caught SIGTERM/SIGUSR1/SIGINT: checkpoint and stop */
@@ -68,7 +73,10 @@ typedef struct Trainer {
     int32_t *bo_user;    /* (n_train) fused step: local user row, in batch order */
     int32_t *bo_item;    /* (n_train) fused step: global item id, in batch order */
     float *bo_y;         /* (n_train) fused step: rating, in batch order */
+    int32_t *bo_slot;    /* (n_train) fused step: slot of each rating in its batch */
+    uint8_t *bo_first;   /* (n_train) fused step: first rating of its slot */
     size_t *batch_start; /* (n_batches + 1) local rows of batch b */
+    uint64_t *shuffle_pos; /* (n_train) scratch: each local row's position this epoch */
     /* per-batch workspace, sized for max(bs, validation chunk) ratings */
     size_t cap;
     int32_t *b_user, *b_item;      /* (cap) local user row, global item id */
@@ -82,6 +90,14 @@ typedef struct Trainer {
     int32_t *b_slot;               /* (cap) slot of each rating (exchange.h SlotRows) */
     uint8_t *b_first;              /* (cap) first rating of its slot */
     float *g_row;                  /* (k + 1) one row's gradient */
+    /* MODEL_NN: the replicated dense head runs on the whole batch (n_in = ku + k) */
+    NNWork nnw;              /* its workspace, for nnw.cap >= bs rows */
+    float *nx;               /* (nnw.cap, n_in) validation inputs */
+    float *gx;               /* (bs, n_in) the whole batch's inputs, in position order */
+    int32_t *gitem;          /* (bs) the whole batch's items */
+    float *gdx;              /* (bs, n_in) gradient of the loss wrt gx's inputs */
+    float *gz;               /* (nnw.cap) the head's outputs */
+    float *gy, *gpred, *gdz; /* (bs) */
     SmoothLoss smooth;
     int64_t iter;    /* training batches done since the fit began */
     int start_epoch; /* where fit begins (a resumed run: the checkpoint's) */
@@ -93,7 +109,8 @@ typedef struct Trainer {
 } Trainer;
 
 /* What trainer_init (and, with lr_find, trainer_lr_find's copies) will allocate on this
- * rank, from the dataset's layout and cfg, before anything is allocated. Local. */
+ * rank, from the dataset's layout and cfg, before anything is allocated (train_guard.c).
+ * Local. */
 void trainer_memory_need(MemNeed *need, const Dataset *ds, const TrainConfig *cfg, int rank,
                          int lr_find);
 
@@ -101,7 +118,9 @@ void trainer_memory_need(MemNeed *need, const Dataset *ds, const TrainConfig *cf
 void trainer_init(Trainer *t, const Ctx *ctx, const Dataset *ds, const TrainConfig *cfg);
 void trainer_free(Trainer *t);
 
-/* Makes t->order hold epoch e's local batch order. Local. */
+/* Makes t->order (t->bo_* for the sparse optimizers) hold epoch e's local batch order.
+ * Local for the dense optimizers; collective for the sparse ones, which exchange the
+ * epoch's item requests here (exchange_plan_epoch). */
 void trainer_shuffle(Trainer *t, int epoch);
 
 /* One optimizer step on batch b of the current order with the given lr and momentum.
@@ -137,7 +156,12 @@ typedef struct FitHooks {
  * checkpoint of the broken parameters is written -- and 0 when every epoch ran. */
 int trainer_fit(Trainer *t, const FitHooks *hooks);
 
-/* 1 when every parameter of every rank is finite, else 0 (the same on every rank). */
+/* Records where the fit diverged (t->diverged), clears the progress bar and returns 1, so
+ * that fit stops there. Local (the loss it is given is the same on every rank). */
+int trainer_diverged(Trainer *t, Progress *bar, int epoch, size_t batch, double lr, double loss);
+
+/* 1 when every parameter of every rank is finite, else 0 (the same on every rank;
+ * train_guard.c). */
 int trainer_params_finite(const Trainer *t);
 
 /* Progress as a checkpoint stores it, at (epoch, batch). Local. */
@@ -150,6 +174,11 @@ void trainer_resume(Trainer *t, const CkptProgress *p);
 enum { TRAINER_MAX_TABLES = 16 };
 size_t trainer_tables(Trainer *t, CkptTable *tables, int with_optimizer);
 
+/* After a checkpoint read (rank 0 read the replicated tables of MODEL_NN): gives every
+ * rank rank 0's dense head, its moments and the running statistics. No-op for the dot
+ * models. Collective. */
+void trainer_share_replicated(Trainer *t);
+
 /* lr_find: a fresh optimizer (constant mom 0.9), lr from start to end exponentially
  * over num_it batches, recording the smoothed loss; stops when it exceeds 4x the best
  * (stop_div), or when a rank is signalled (t->flags[FLAG_STOP] is then set). Model and
@@ -158,7 +187,8 @@ size_t trainer_tables(Trainer *t, CkptTable *tables, int with_optimizer);
 size_t trainer_lr_find(Trainer *t, double start, double end, int64_t num_it, int stop_div,
                        double *lrs, double *losses);
 
-/* Writes every parameter table (user_f, user_b, item_f, item_b in vocabulary order) as
+/* Writes every parameter table (user_f, user_b, item_f, item_b in vocabulary order; for
+ * MODEL_NN then the dense head and the BatchNorm running statistics) as
  * raw float32 to path, each rank its own rows (MPI-IO). Collective. Returns 0, or -1 on
  * every rank with msg (size msg_len) saying why. */
 int trainer_dump_params(const Trainer *t, const char *path, char *msg, size_t msg_len);
