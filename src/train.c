@@ -173,7 +173,7 @@ void trainer_free(Trainer *t)
                     t->ibias,   t->g_ibias,   t->by_user,     t->b_slot,   t->b_first, t->g_row,
                     t->bo_user, t->bo_item,   t->bo_y,        t->bo_slot,  t->bo_first, t->nx,
                     t->gx,      t->gdx,       t->gy,          t->gz,       t->gpred,   t->gdz,
-                    t->gitem};
+                    t->gitem,   t->shuffle_pos};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         free(bufs[i]);
     memset(t, 0, sizeof *t);
