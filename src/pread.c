@@ -65,6 +65,7 @@ void partrows_free(PartRows *r)
     free(r->user);
     free(r->item);
     free(r->rating);
+    free(r->ts);
     memset(r, 0, sizeof *r);
 }
 
@@ -140,7 +141,7 @@ static int read_part(FileRead *f, uint64_t lo, uint64_t hi, size_t first_line, s
                      Status *st)
 {
     TextReader lr;
-    build_init(&f->b, 0, first_line);
+    build_init(&f->b, f->c.opt->keep_timestamps, first_line);
     build_reserve(&f->b, n_lines + 1); /* at most one row a line: no regrowth */
     int rc = text_open_range(&lr, f->src.ratings, lo, hi, first_line, st) ? -1 : 0;
     f->c.collect = 1;
@@ -327,8 +328,11 @@ static void read_take_rows(PartRows *rows, FileRead *f, const int32_t *umap, con
     rows->user = xrealloc(b->user, (b->n ? b->n : 1) * sizeof *rows->user);
     rows->item = xrealloc(b->item, (b->n ? b->n : 1) * sizeof *rows->item);
     rows->rating = xrealloc(b->rating, (b->n ? b->n : 1) * sizeof *rows->rating);
+    rows->ts = b->ts ? xrealloc(b->ts, (b->n ? b->n : 1) * sizeof *rows->ts) : NULL;
+    rows->has_time = f->lay.col[COL_TIME] >= 0;
     b->user = b->item = NULL;
     b->rating = NULL;
+    b->ts = NULL;
     rows->first = f->row_start[f->rank];
     rows->total = f->row_start[f->p];
     rows->n_skipped = f->c.n_skipped;

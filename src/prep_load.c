@@ -1,0 +1,738 @@
+/* prep_load.c - a prepared file into every rank's shard (prepared.h).
+ *
+ *   open       collective parallel open; every rank checks the attributes (kind,
+ *              version, the options that decide the content) and the datasets' shapes,
+ *              and reads the small parts: per-user offsets, user and item keys, titles
+ *   split      rank r decides the split of its 1/P of the row indices (split.h) into a
+ *              bitmap; MPI_Allgatherv -> every rank holds all N bits (N/8 bytes) and
+ *              their prefix counts, so it knows any row's split and its index among the
+ *              training rows (train_gidx) in O(1)
+ *   count      rank r reads the row indices and items of an equal block of the file's
+ *              rows: training ratings per user and the items used, summed over ranks
+ *   vocabs     users with training ratings, items used (by training rows, or by all
+ *              rows when items are titles), sorted by vocab_build: the same on every rank
+ *   layout     from the training ratings per user (layout_init)
+ *   read       rank r reads only its own users' rows (one hyperslab: users are stored in
+ *              vocabulary order); validation rows of users unseen in training belong to
+ *              #na#, rank 0's, and are sent there
+ *   order      rows back into file order (already so when the text was grouped by user in
+ *              key order), encoded, train_gidx from the split bits
+ *
+ * The column checksums (prep_checksum) are summed over the ranks' parts and compared
+ * with the file's, so a damaged file is reported instead of trained on. */
+#include "config.h"
+
+#include "collab/prepared.h"
+
+#include <errno.h>
+#include <hdf5.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "collab/check.h"
+#include "collab/checkpoint.h"
+#include "collab/split.h"
+
+/* The parts of the file every rank holds. */
+typedef struct PrepFile {
+    hid_t file;
+    const char *path;
+    uint64_t n_rows, n_users, n_items; /* stored keys, without #na# */
+    uint64_t *offsets;                 /* (n_users + 1) first row of each user */
+    char *blob[3];                     /* fixed-length strings: user keys, item keys, titles */
+    char **ukeys, **ikeys, **titles;   /* (n_users), (n_items), (n_items) into the blobs;
+                                          titles[i] NULL when unknown */
+    int64_t sums[3];                   /* checksums of ratings/row, item, rating */
+} PrepFile;
+
+static void prepfile_close(PrepFile *f)
+{
+    if (f->file >= 0)
+        H5Fclose(f->file);
+    free(f->offsets);
+    for (int k = 0; k < 3; k++)
+        free(f->blob[k]);
+    free(f->ukeys);
+    free(f->ikeys);
+    free(f->titles);
+    memset(f, 0, sizeof *f);
+    f->file = -1;
+}
+
+/* ------------------------------------------------------------------------- checks */
+
+static int check_root(const PrepFile *f, Status *st)
+{
+    char text[256];
+    int64_t version = 0;
+    if (ckpt_attr_read_str(f->file, "format", text, sizeof text) || strcmp(text, "collab-mpi"))
+        return status_set(st, STATUS_DATA,
+                          "%s: not a prepared ratings file (an HDF5 file without the "
+                          "'format' attribute 'collab-mpi'; make one with collab-mpi prepare)",
+                          f->path);
+    if (ckpt_attr_read_str(f->file, "kind", text, sizeof text) || strcmp(text, "ratings"))
+        return status_set(st, STATUS_DATA,
+                          "%s: is a collab-mpi %s file, not prepared ratings (make one with "
+                          "collab-mpi prepare)",
+                          f->path, text);
+    if (ckpt_attr_read_num(f->file, "format_version", H5T_NATIVE_INT64, H5T_INTEGER, &version))
+        return status_set(st, STATUS_DATA, "%s: the 'format_version' attribute is missing",
+                          f->path);
+    if (version != PREP_FORMAT_VERSION)
+        return status_set(st, STATUS_DATA,
+                          "%s: prepared file version %lld, but this program reads version %d "
+                          "(prepare it again with this collab-mpi)",
+                          f->path, (long long)version, PREP_FORMAT_VERSION);
+    return STATUS_OK;
+}
+
+/* A conflict between an option of this run and the file's (exit 2). */
+static int conflict(const PrepFile *f, const char *opt, const char *here, const char *there,
+                    Status *st)
+{
+    return status_set(st, STATUS_USAGE,
+                      "option --%s: this run has %s, but %s was prepared with %s; give the "
+                      "options prepare was given, or prepare the file again",
+                      opt, here, f->path, there);
+}
+
+/* The options that decide the content must be those prepare was given. */
+static int check_options(const PrepFile *f, const DataOptions *o, Status *st)
+{
+    char fmt[64], item[64], range[128], want[160], have[160];
+    int64_t skip = -1;
+    if (ckpt_attr_read_str(f->file, "data_format", fmt, sizeof fmt) ||
+        ckpt_attr_read_str(f->file, "item_name", item, sizeof item) ||
+        ckpt_attr_read_str(f->file, "rating_range", range, sizeof range) ||
+        ckpt_attr_read_num(f->file, "skip_bad_lines", H5T_NATIVE_INT64, H5T_INTEGER, &skip))
+        return status_set(st, STATUS_DATA, "%s: the reader option attributes are missing", f->path);
+    if (o->format != DATA_AUTO && strcmp(prep_format_name(o->format), fmt)) {
+        snprintf(have, sizeof have, "--format %s", prep_format_name(o->format));
+        snprintf(want, sizeof want, "--format %s", fmt);
+        return conflict(f, "format", have, want, st);
+    }
+    if (strcmp(o->item_by_title ? "title" : "id", item)) {
+        snprintf(have, sizeof have, "--item-name %s", o->item_by_title ? "title" : "id");
+        snprintf(want, sizeof want, "--item-name %s", item);
+        return conflict(f, "item-name", have, want, st);
+    }
+    char mine[128] = "none";
+    if (o->has_rating_range)
+        snprintf(mine, sizeof mine, "%.17g,%.17g", o->rating_min, o->rating_max);
+    if (strcmp(mine, range)) {
+        snprintf(have, sizeof have, "%s%s", strcmp(mine, "none") ? "--rating-range " : "no ",
+                 strcmp(mine, "none") ? mine : "--rating-range");
+        snprintf(want, sizeof want, "%s%s", strcmp(range, "none") ? "--rating-range " : "no ",
+                 strcmp(range, "none") ? range : "--rating-range");
+        return conflict(f, "rating-range", have, want, st);
+    }
+    if (skip != o->skip_bad_lines)
+        return conflict(f, "skip-bad-lines", o->skip_bad_lines ? "it" : "no --skip-bad-lines",
+                        skip ? "--skip-bad-lines" : "no --skip-bad-lines", st);
+    return STATUS_OK;
+}
+
+/* Dataset name must be one-dimensional with n elements of class cls and size bytes; sum
+ * (NULL: none) gets its checksum attribute. */
+static int check_dataset(const PrepFile *f, const char *name, H5T_class_t cls, size_t size,
+                         uint64_t n, int64_t *sum, Status *st)
+{
+    if (H5Lexists(f->file, name, H5P_DEFAULT) <= 0)
+        return status_set(st, STATUS_DATA, "%s: dataset '%s' is missing", f->path, name);
+    hid_t ds = H5Dopen2(f->file, name, H5P_DEFAULT);
+    hid_t t = ds < 0 ? -1 : H5Dget_type(ds), sp = ds < 0 ? -1 : H5Dget_space(ds);
+    hsize_t dims = 0;
+    int ok = ds >= 0 && t >= 0 && sp >= 0 && H5Tget_class(t) == cls &&
+             (!size || H5Tget_size(t) == size) && H5Sget_simple_extent_ndims(sp) == 1 &&
+             H5Sget_simple_extent_dims(sp, &dims, NULL) == 1 && dims == n;
+    if (!ok)
+        status_set(st, STATUS_DATA,
+                   "%s: dataset '%s' is damaged (expected %llu %s, found %llu elements)", f->path,
+                   name, (unsigned long long)n,
+                   cls == H5T_STRING  ? "strings"
+                   : cls == H5T_FLOAT ? "floats"
+                                      : "integers",
+                   (unsigned long long)dims);
+    else if (sum && ckpt_attr_read_num(ds, "checksum", H5T_NATIVE_INT64, H5T_INTEGER, sum))
+        status_set(st, STATUS_DATA, "%s: dataset '%s' has no checksum", f->path, name);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (t >= 0)
+        H5Tclose(t);
+    if (ds >= 0)
+        H5Dclose(ds);
+    return st->code;
+}
+
+static int check_layout(PrepFile *f, Status *st)
+{
+    int64_t n[3];
+    static const char *const names[3] = {"n_rows", "n_users", "n_items"};
+    for (int k = 0; k < 3; k++)
+        if (ckpt_attr_read_num(f->file, names[k], H5T_NATIVE_INT64, H5T_INTEGER, &n[k]) ||
+            n[k] < 1 || n[k] > (k ? INT32_MAX - 1 : INT64_MAX / 2))
+            return status_set(st, STATUS_DATA, "%s: the '%s' attribute is missing or damaged",
+                              f->path, names[k]);
+    f->n_rows = (uint64_t)n[0], f->n_users = (uint64_t)n[1], f->n_items = (uint64_t)n[2];
+    if (check_dataset(f, "ratings/row", H5T_INTEGER, 8, f->n_rows, &f->sums[0], st) ||
+        check_dataset(f, "ratings/item", H5T_INTEGER, 4, f->n_rows, &f->sums[1], st) ||
+        check_dataset(f, "ratings/rating", H5T_FLOAT, 4, f->n_rows, &f->sums[2], st) ||
+        check_dataset(f, "users/offsets", H5T_INTEGER, 8, f->n_users + 1, NULL, st) ||
+        check_dataset(f, "users/keys", H5T_STRING, 0, f->n_users, NULL, st) ||
+        check_dataset(f, "items/keys", H5T_STRING, 0, f->n_items, NULL, st))
+        return st->code;
+    return check_dataset(f, "items/titles", H5T_STRING, 0, f->n_items, NULL, st);
+}
+
+/* ------------------------------------------------------------------------- reading */
+
+/* Local: elements [start, start + n) of a one-dimensional dataset into buf. */
+static herr_t read_slab(hid_t file, const char *name, hid_t mtype, void *buf, uint64_t start,
+                        uint64_t n)
+{
+    hid_t ds = H5Dopen2(file, name, H5P_DEFAULT);
+    if (ds < 0)
+        return -1;
+    hid_t fs = H5Dget_space(ds);
+    hsize_t s = start, c = n ? n : 1;
+    hid_t ms = H5Screate_simple(1, &c, NULL);
+    if (n) {
+        H5Sselect_hyperslab(fs, H5S_SELECT_SET, &s, NULL, &c, NULL);
+    } else {
+        H5Sselect_none(fs);
+        H5Sselect_none(ms);
+    }
+    herr_t rc = H5Dread(ds, mtype, ms, fs, H5P_DEFAULT, buf);
+    H5Sclose(ms);
+    H5Sclose(fs);
+    H5Dclose(ds);
+    return rc;
+}
+
+/* Local: a whole dataset of n fixed-length strings; "" becomes NULL when empty_null. */
+static char **read_strings(char **blob, const PrepFile *f, const char *name, size_t n,
+                           int empty_null, Status *st)
+{
+    hid_t ds = H5Dopen2(f->file, name, H5P_DEFAULT), t = ds < 0 ? -1 : H5Dget_type(ds);
+    size_t w = t < 0 || H5Tis_variable_str(t) ? 0 : H5Tget_size(t);
+    char **s = xcalloc(n ? n : 1, sizeof *s);
+    *blob = xmalloc(n * w + 1);
+    if (w == 0 || H5Dread(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, *blob) < 0)
+        status_set(st, STATUS_DATA, "%s: dataset '%s' cannot be read (damaged?)", f->path, name);
+    for (size_t i = 0; st->code == STATUS_OK && i < n; i++) {
+        char *k = *blob + i * w;
+        if (k[w - 1] != '\0')
+            status_set(st, STATUS_DATA, "%s: dataset '%s' is damaged", f->path, name);
+        s[i] = empty_null && !*k ? NULL : k;
+    }
+    if (t >= 0)
+        H5Tclose(t);
+    if (ds >= 0)
+        H5Dclose(ds);
+    return s;
+}
+
+static int read_small(PrepFile *f, Status *st)
+{
+    f->offsets = xmalloc((f->n_users + 1) * sizeof *f->offsets);
+    if (read_slab(f->file, "users/offsets", H5T_NATIVE_UINT64, f->offsets, 0, f->n_users + 1) < 0)
+        return status_set(st, STATUS_DATA, "%s: 'users/offsets' cannot be read (damaged?)",
+                          f->path);
+    int ok = f->offsets[0] == 0 && f->offsets[f->n_users] == f->n_rows;
+    for (uint64_t u = 0; ok && u < f->n_users; u++)
+        ok = f->offsets[u] < f->offsets[u + 1];
+    if (!ok)
+        return status_set(st, STATUS_DATA, "%s: 'users/offsets' is damaged", f->path);
+    f->ukeys = read_strings(&f->blob[0], f, "users/keys", f->n_users, 0, st);
+    f->ikeys = read_strings(&f->blob[1], f, "items/keys", f->n_items, 0, st);
+    f->titles = read_strings(&f->blob[2], f, "items/titles", f->n_items, 1, st);
+    return st->code;
+}
+
+/* Collective: opens and checks the file, reads the small parts; the agreed status. */
+static int prepfile_open(PrepFile *f, const char *path, const DataOptions *o, MPI_Comm comm,
+                         Status *st)
+{
+    memset(f, 0, sizeof *f);
+    f->file = -1;
+    f->path = path;
+    if (access(path, R_OK) != 0)
+        status_set(st, STATUS_DATA, "cannot open '%s': %s", path, strerror(errno));
+    if (status_agree(st, comm))
+        return st->code;
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL);
+    f->file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    H5Pclose(fapl);
+    if (f->file < 0)
+        status_set(st, STATUS_DATA, "%s: not a readable HDF5 file (truncated or damaged?)", path);
+    else if (!check_root(f, st) && !check_options(f, o, st) && !check_layout(f, st))
+        read_small(f, st);
+    return status_agree(st, comm);
+}
+
+/* ------------------------------------------------------------------------- split */
+
+/* The split of every row: bit i of word w says row 64 w + i is a validation row. */
+typedef struct SplitBits {
+    uint64_t *bits;   /* (words) */
+    uint64_t *before; /* (words + 1) validation rows before each word */
+    uint64_t cut;     /* validation rows in all */
+} SplitBits;
+
+/* Collective: each rank decides its share of the words, then every rank gets them all. */
+static void split_bits(SplitBits *s, uint64_t n, const SplitSpec *sp, MPI_Comm comm)
+{
+    int p, rank;
+    CHECK_MPI(MPI_Comm_size(comm, &p));
+    CHECK_MPI(MPI_Comm_rank(comm, &rank));
+    const uint64_t words = (n + 63) / 64;
+    Split sl;
+    split_init(&sl, (size_t)n, sp->valid_pct, sp->seed);
+    s->cut = sl.cut;
+    s->bits = xcalloc(words + 1, sizeof *s->bits);
+    s->before = xcalloc(words + 1, sizeof *s->before);
+    if (words > INT_MAX)
+        check_fail(__FILE__, __LINE__, "%llu rows", (unsigned long long)n);
+    int *cnt = xmalloc((size_t)p * sizeof *cnt), *dis = xmalloc((size_t)p * sizeof *dis);
+    for (int q = 0; q < p; q++) {
+        dis[q] = (int)(words * (uint64_t)q / (uint64_t)p);
+        cnt[q] = (int)(words * (uint64_t)(q + 1) / (uint64_t)p) - dis[q];
+    }
+    for (uint64_t w = (uint64_t)dis[rank]; sl.cut && w < (uint64_t)(dis[rank] + cnt[rank]); w++) {
+        uint64_t b = 0;
+        for (uint64_t i = 0; i < 64 && 64 * w + i < n; i++)
+            b |= (uint64_t)split_is_valid(&sl, 64 * w + i) << i;
+        s->bits[w] = b;
+    }
+    if (sl.cut)
+        CHECK_MPI(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, s->bits, cnt, dis,
+                                 MPI_UINT64_T, comm));
+    for (uint64_t w = 0; w < words; w++)
+        s->before[w + 1] = s->before[w] + (uint64_t)__builtin_popcountll(s->bits[w]);
+    free(cnt);
+    free(dis);
+}
+
+static int bit_valid(const SplitBits *s, uint64_t row)
+{
+    return (int)((s->bits[row >> 6] >> (row & 63)) & 1);
+}
+
+/* Index of a training row among the training rows, in file order. */
+static int64_t train_index(const SplitBits *s, uint64_t row)
+{
+    const uint64_t below = s->bits[row >> 6] & ((UINT64_C(1) << (row & 63)) - 1);
+    return (int64_t)(row - s->before[row >> 6] - (uint64_t)__builtin_popcountll(below));
+}
+
+static void split_bits_free(SplitBits *s)
+{
+    free(s->bits);
+    free(s->before);
+}
+
+/* Stored user of row place pos: the last u with offsets[u] <= pos. */
+static uint64_t user_at(const PrepFile *f, uint64_t pos)
+{
+    uint64_t lo = 0, hi = f->n_users - 1;
+    while (lo < hi) {
+        uint64_t mid = (lo + hi + 1) / 2;
+        if (f->offsets[mid] <= pos)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return lo;
+}
+
+/* ------------------------------------------------------------------------- count */
+
+/* First place of rank q's equal block of n places. */
+static uint64_t block_start(uint64_t n, int q, int p)
+{
+    return (uint64_t)(((unsigned __int128)n * (unsigned)q) / (unsigned)p);
+}
+
+/* Local: rows [a, a + n) have row indices and items in range. */
+static int check_rows(const PrepFile *f, const int64_t *row, const int32_t *item, size_t n,
+                      Status *st)
+{
+    for (size_t j = 0; j < n; j++)
+        if (row[j] < 0 || (uint64_t)row[j] >= f->n_rows || item[j] < 0 ||
+            (uint64_t)item[j] >= f->n_items)
+            return status_set(st, STATUS_DATA,
+                              "%s: the ratings are damaged (a row index or an item out of "
+                              "range; prepare the file again)",
+                              f->path);
+    return STATUS_OK;
+}
+
+/* Collective: training ratings per stored user (ucount, n_users) and the items the
+ * vocabulary takes (imark, n_items: used by training rows, or by any row when items
+ * are titles), from an equal block of places per rank, summed over the ranks. */
+static int count_block(uint64_t *ucount, uint8_t *imark, const PrepFile *f, const SplitBits *s,
+                       int by_title, MPI_Comm comm, Status *st)
+{
+    int p, rank;
+    CHECK_MPI(MPI_Comm_size(comm, &p));
+    CHECK_MPI(MPI_Comm_rank(comm, &rank));
+    const uint64_t a = block_start(f->n_rows, rank, p);
+    const size_t n = (size_t)(block_start(f->n_rows, rank + 1, p) - a);
+    int64_t *row = xmalloc((n + 1) * sizeof *row);
+    int32_t *item = xmalloc((n + 1) * sizeof *item);
+    if (read_slab(f->file, "ratings/row", H5T_NATIVE_INT64, row, a, n) < 0 ||
+        read_slab(f->file, "ratings/item", H5T_NATIVE_INT32, item, a, n) < 0)
+        status_set(st, STATUS_DATA, "%s: the ratings cannot be read (truncated or damaged?)",
+                   f->path);
+    else if (check_rows(f, row, item, n, st) == STATUS_OK && n > 0)
+        for (uint64_t j = 0, u = user_at(f, a); j < n; j++) {
+            while (f->offsets[u + 1] <= a + j)
+                u++;
+            const int valid = bit_valid(s, (uint64_t)row[j]);
+            ucount[u] += !valid;
+            imark[item[j]] |= (uint8_t)(!valid || by_title);
+        }
+    free(row);
+    free(item);
+    if (f->n_users > INT_MAX || f->n_items > INT_MAX)
+        check_fail(__FILE__, __LINE__, "%llu keys", (unsigned long long)f->n_users);
+    CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, ucount, (int)f->n_users, MPI_UINT64_T, MPI_SUM, comm));
+    CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, imark, (int)f->n_items, MPI_UINT8_T, MPI_MAX, comm));
+    return status_agree(st, comm);
+}
+
+/* ------------------------------------------------------------------------- vocabs */
+
+/* The vocabulary of the n keys marked, and every key's index in it (0: not in it). */
+static int32_t *vocab_marked(Vocab *v, char **keys, const uint8_t *mark, size_t n)
+{
+    int32_t *idx = xmalloc((n + 1) * sizeof *idx);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (mark[i])
+            idx[k++] = (int32_t)i;
+    vocab_build(v, keys, idx, k);
+    for (size_t i = 0; i < n; i++)
+        idx[i] = mark[i] ? vocab_find(v, keys[i]) : 0;
+    return idx;
+}
+
+/* Vocabularies, titles and layout; *umap and *imap get the stored keys' vocabulary
+ * indices. Local (every rank computes the same). */
+static void vocabs_layout(Dataset *ds, int32_t **umap, int32_t **imap, const PrepFile *f,
+                          const uint64_t *ucount, const uint8_t *imark, int by_title, int p)
+{
+    uint8_t *umark = xmalloc(f->n_users + 1);
+    for (uint64_t u = 0; u < f->n_users; u++)
+        umark[u] = ucount[u] > 0;
+    *umap = vocab_marked(&ds->users, f->ukeys, umark, f->n_users);
+    *imap = vocab_marked(&ds->items, f->ikeys, imark, f->n_items);
+    free(umark);
+    ds->item_titles = xcalloc(ds->items.n, sizeof *ds->item_titles);
+    for (uint64_t i = 0; i < f->n_items; i++) {
+        const char *t = by_title ? f->ikeys[i] : f->titles[i];
+        if ((*imap)[i] > 0 && t)
+            ds->item_titles[(*imap)[i]] = xstrdup(t);
+    }
+    uint64_t *counts = xcalloc(ds->users.n, sizeof *counts);
+    for (uint64_t u = 0; u < f->n_users; u++)
+        counts[(*umap)[u]] += ucount[u];
+    layout_init(&ds->layout, p, ds->users.n, ds->items.n, counts);
+    free(counts);
+}
+
+/* First stored user in the vocabulary at index v or later (n_users when none). */
+static uint64_t first_user_from(const PrepFile *f, const int32_t *umap, size_t v)
+{
+    for (uint64_t u = 0; u < f->n_users; u++)
+        if (umap[u] > 0 && (size_t)umap[u] >= v)
+            return u;
+    return f->n_users;
+}
+
+/* The places this rank reads, [*a, *b). Returns 1 when they are its own users' rows
+ * (the stored order of the users is their vocabulary order, as it is unless numbers and
+ * other keys are mixed and only numbers have training ratings), 0 when it must read
+ * every row and keep its own. */
+static int own_places(uint64_t *a, uint64_t *b, const PrepFile *f, const int32_t *umap,
+                      const Layout *l, int rank)
+{
+    int32_t last = 0;
+    for (uint64_t u = 0; u < f->n_users; u++) {
+        if (umap[u] > 0 && umap[u] <= last) {
+            *a = 0, *b = f->n_rows;
+            return 0;
+        }
+        last = umap[u] > 0 ? umap[u] : last;
+    }
+    const uint64_t lo = rank == 0 ? 0 : first_user_from(f, umap, l->user_start[rank]);
+    const uint64_t hi =
+        rank + 1 == l->nranks ? f->n_users : first_user_from(f, umap, l->user_start[rank + 1]);
+    *a = f->offsets[lo], *b = f->offsets[hi];
+    return 1;
+}
+
+/* ------------------------------------------------------------------------- rows */
+
+/* Rows of one kind on this rank. */
+typedef struct Rows {
+    size_t n;
+    int32_t *user, *item; /* (n) vocabulary indices */
+    float *rating;        /* (n) */
+    int64_t *row;         /* (n) row index in the text; train_gidx once encoded */
+} Rows;
+
+static void rows_alloc(Rows *r, size_t cap)
+{
+    cap = cap ? cap : 1;
+    r->user = xrealloc(r->user, cap * sizeof *r->user);
+    r->item = xrealloc(r->item, cap * sizeof *r->item);
+    r->rating = xrealloc(r->rating, cap * sizeof *r->rating);
+    r->row = xrealloc(r->row, cap * sizeof *r->row);
+}
+
+static void rows_free(Rows *r)
+{
+    free(r->user);
+    free(r->item);
+    free(r->rating);
+    free(r->row);
+    memset(r, 0, sizeof *r);
+}
+
+static void rows_push(Rows *r, int32_t u, int32_t i, float y, int64_t row)
+{
+    r->user[r->n] = u, r->item[r->n] = i, r->rating[r->n] = y, r->row[r->n++] = row;
+}
+
+/* Puts r in file order (stable radix sort on the row index, 16 bits a pass), unless it
+ * already is: it is when the text was grouped by user in key order. */
+static void rows_sort(Rows *r)
+{
+    size_t j = 1;
+    while (j < r->n && r->row[j - 1] < r->row[j])
+        j++;
+    if (j >= r->n)
+        return;
+    uint64_t most = 0;
+    uint32_t *idx = xmalloc(r->n * sizeof *idx), *tmp = xmalloc(r->n * sizeof *tmp);
+    size_t *cnt = xmalloc(((size_t)1 << 16) * sizeof *cnt);
+    for (j = 0; j < r->n; j++) {
+        idx[j] = (uint32_t)j;
+        most = (uint64_t)r->row[j] > most ? (uint64_t)r->row[j] : most;
+    }
+    for (unsigned sh = 0; sh < 64 && (most >> sh); sh += 16) {
+        memset(cnt, 0, ((size_t)1 << 16) * sizeof *cnt);
+        for (j = 0; j < r->n; j++)
+            cnt[((uint64_t)r->row[idx[j]] >> sh) & 0xFFFF]++;
+        for (size_t d = 0, sum = 0; d < ((size_t)1 << 16); d++) {
+            size_t c = cnt[d];
+            cnt[d] = sum, sum += c;
+        }
+        for (j = 0; j < r->n; j++)
+            tmp[cnt[((uint64_t)r->row[idx[j]] >> sh) & 0xFFFF]++] = idx[j];
+        uint32_t *swap = idx;
+        idx = tmp, tmp = swap;
+    }
+    Rows s = {0};
+    rows_alloc(&s, r->n);
+    for (j = 0; j < r->n; j++)
+        rows_push(&s, r->user[idx[j]], r->item[idx[j]], r->rating[idx[j]], r->row[idx[j]]);
+    rows_free(r);
+    *r = s;
+    free(idx);
+    free(tmp);
+    free(cnt);
+}
+
+/* What a rank does with the rows it reads. */
+typedef struct Load {
+    const PrepFile *f;
+    const SplitBits *s;
+    const Layout *l;
+    const int32_t *umap, *imap; /* stored key -> vocabulary index */
+    int rank, fast;             /* fast: reads its own users' places (own_places) */
+    MPI_Comm comm;
+} Load;
+
+enum { KIND_DROP, KIND_TRAIN, KIND_VALID, KIND_SEND };
+
+/* A row of vocabulary user v: this rank's training or validation row, another rank's,
+ * or (read by a rank that does not own #na#) a validation row of an unseen user. */
+static int row_kind(const Load *L, int32_t v, int64_t row)
+{
+    if (layout_user_owner(L->l, (size_t)v) != L->rank)
+        return L->fast && v == 0 ? KIND_SEND : KIND_DROP;
+    return bit_valid(L->s, (uint64_t)row) ? KIND_VALID : KIND_TRAIN;
+}
+
+/* Local: sorts the n rows at places [a, a + n) into out[KIND_*]. */
+static void rows_split(Rows *out, const Load *L, uint64_t a, size_t n, const int64_t *row,
+                       const int32_t *item, const float *rating)
+{
+    uint8_t *kind = xmalloc(n + 1);
+    int32_t *user = xmalloc((n + 1) * sizeof *user);
+    size_t cnt[4] = {0, 0, 0, 0};
+    for (uint64_t j = 0, u = n ? user_at(L->f, a) : 0; j < n; j++) {
+        while (L->f->offsets[u + 1] <= a + j)
+            u++;
+        user[j] = L->umap[u];
+        cnt[kind[j] = (uint8_t)row_kind(L, user[j], row[j])]++;
+    }
+    for (int k = KIND_TRAIN; k <= KIND_SEND; k++)
+        rows_alloc(&out[k], cnt[k]);
+    for (size_t j = 0; j < n; j++)
+        if (kind[j] != KIND_DROP)
+            rows_push(&out[kind[j]], user[j], L->imap[item[j]], rating[j], row[j]);
+    free(kind);
+    free(user);
+}
+
+/* Collective: this rank reads places [a, b) and sorts them into out; the checksums of
+ * the parts that partition the file are compared with the file's. */
+static int read_own(Rows *out, const Load *L, uint64_t a, uint64_t b, Status *st)
+{
+    const PrepFile *f = L->f;
+    const size_t n = (size_t)(b - a);
+    int64_t *row = xmalloc((n + 1) * sizeof *row);
+    int32_t *item = xmalloc((n + 1) * sizeof *item);
+    float *rating = xmalloc((n + 1) * sizeof *rating);
+    uint64_t sums[3] = {0, 0, 0};
+    if (read_slab(f->file, "ratings/row", H5T_NATIVE_INT64, row, a, n) < 0 ||
+        read_slab(f->file, "ratings/item", H5T_NATIVE_INT32, item, a, n) < 0 ||
+        read_slab(f->file, "ratings/rating", H5T_NATIVE_FLOAT, rating, a, n) < 0)
+        status_set(st, STATUS_DATA, "%s: the ratings cannot be read (truncated or damaged?)",
+                   f->path);
+    else if (check_rows(f, row, item, n, st) == STATUS_OK)
+        rows_split(out, L, a, n, row, item, rating);
+    if (st->code == STATUS_OK && (L->fast || L->rank == 0)) { /* parts of a partition */
+        sums[0] = prep_checksum(row, 8, n, a);
+        sums[1] = prep_checksum(item, 4, n, a);
+        sums[2] = prep_checksum(rating, 4, n, a);
+    }
+    free(row);
+    free(item);
+    free(rating);
+    CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, sums, 3, MPI_UINT64_T, MPI_SUM, L->comm));
+    if (st->code == STATUS_OK &&
+        (sums[0] != (uint64_t)f->sums[0] || sums[1] != (uint64_t)f->sums[1] ||
+         sums[2] != (uint64_t)f->sums[2]))
+        status_set(st, STATUS_DATA,
+                   "%s: the ratings do not match their checksums (the file is damaged; prepare "
+                   "it again)",
+                   f->path);
+    return status_agree(st, L->comm);
+}
+
+/* Collective: the validation rows of unseen users read by other ranks (sent) go to the
+ * owner of #na#, which adds them to its validation rows (v). */
+static void send_unseen(Rows *v, const Rows *sent, const Load *L)
+{
+    int p, n = (int)sent->n, total = 0;
+    const int root = layout_user_owner(L->l, 0);
+    CHECK_MPI(MPI_Comm_size(L->comm, &p));
+    int *cnt = xcalloc((size_t)p, sizeof *cnt), *dis = xcalloc((size_t)p, sizeof *dis);
+    CHECK_MPI(MPI_Gather(&n, 1, MPI_INT, cnt, 1, MPI_INT, root, L->comm));
+    for (int q = 0; q < p; q++)
+        dis[q] = total, total += cnt[q];
+    Rows in = {0};
+    rows_alloc(&in, (size_t)total);
+    CHECK_MPI(
+        MPI_Gatherv(sent->item, n, MPI_INT32_T, in.item, cnt, dis, MPI_INT32_T, root, L->comm));
+    CHECK_MPI(
+        MPI_Gatherv(sent->rating, n, MPI_FLOAT, in.rating, cnt, dis, MPI_FLOAT, root, L->comm));
+    CHECK_MPI(MPI_Gatherv(sent->row, n, MPI_INT64_T, in.row, cnt, dis, MPI_INT64_T, root, L->comm));
+    if (L->rank == root && total > 0) {
+        rows_alloc(v, v->n + (size_t)total);
+        for (int k = 0; k < total; k++)
+            rows_push(v, 0, in.item[k], in.rating[k], in.row[k]);
+    }
+    rows_free(&in);
+    free(cnt);
+    free(dis);
+}
+
+/* Collective: the rows (consumed) in file order become ds's, with train_gidx and the
+ * exact training mean. */
+static void rows_assemble(Dataset *ds, Rows *t, Rows *v, const Load *L)
+{
+    rows_sort(t);
+    rows_sort(v);
+    FloatSum sum;
+    memset(&sum, 0, sizeof sum);
+    for (size_t j = 0; j < t->n; j++) {
+        floatsum_add(&sum, t->rating[j]);
+        t->row[j] = train_index(L->s, (uint64_t)t->row[j]);
+    }
+    CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, &sum, (int)(sizeof sum / sizeof(int64_t)), MPI_INT64_T,
+                            MPI_SUM, L->comm));
+    ds->train_mean = floatsum_value(&sum) / (double)ds->n_train_total;
+    ds->n_train = t->n;
+    ds->train_user = t->user, ds->train_item = t->item, ds->train_rating = t->rating;
+    ds->train_gidx = t->row;
+    ds->n_valid = v->n;
+    ds->valid_user = v->user, ds->valid_item = v->item, ds->valid_rating = v->rating;
+    free(v->row);
+    memset(t, 0, sizeof *t);
+    memset(v, 0, sizeof *v);
+}
+
+/* ------------------------------------------------------------------------- load */
+
+/* Collective, after the file is open: counts, vocabularies, layout, this rank's rows. */
+static int load_rows(Dataset *ds, const PrepFile *f, const SplitBits *s, int by_title,
+                     MPI_Comm comm, Status *st)
+{
+    Load L = {f, s, &ds->layout, NULL, NULL, 0, 0, comm};
+    int p;
+    CHECK_MPI(MPI_Comm_size(comm, &p));
+    CHECK_MPI(MPI_Comm_rank(comm, &L.rank));
+    uint64_t *ucount = xcalloc(f->n_users + 1, sizeof *ucount);
+    uint8_t *imark = xcalloc(f->n_items + 1, 1);
+    int32_t *umap = NULL, *imap = NULL;
+    Rows out[4];
+    memset(out, 0, sizeof out);
+    if (count_block(ucount, imark, f, s, by_title, comm, st) == STATUS_OK) {
+        vocabs_layout(ds, &umap, &imap, f, ucount, imark, by_title, p);
+        L.umap = umap, L.imap = imap;
+        uint64_t a, b;
+        L.fast = own_places(&a, &b, f, umap, &ds->layout, L.rank);
+        if (read_own(out, &L, a, b, st) == STATUS_OK) {
+            if (L.fast)
+                send_unseen(&out[KIND_VALID], &out[KIND_SEND], &L);
+            rows_assemble(ds, &out[KIND_TRAIN], &out[KIND_VALID], &L);
+        }
+    }
+    for (int k = 0; k < 4; k++)
+        rows_free(&out[k]);
+    free(ucount);
+    free(imark);
+    free(umap);
+    free(imap);
+    return st->code;
+}
+
+int prep_load(Dataset *ds, const DataOptions *opt, const SplitSpec *sp, MPI_Comm comm, Status *st)
+{
+    PrepFile f;
+    memset(ds, 0, sizeof *ds);
+    status_clear(st);
+    if (prepfile_open(&f, opt->path, opt, comm, st) == STATUS_OK) {
+        SplitBits s;
+        split_bits(&s, f.n_rows, sp, comm);
+        ds->n_valid_total = s.cut;
+        ds->n_train_total = f.n_rows - s.cut;
+        if (ds->n_train_total == 0)
+            status_set(st, STATUS_DATA, "%s: no training rows left after the split", opt->path);
+        else
+            load_rows(ds, &f, &s, opt->item_by_title, comm, st);
+        split_bits_free(&s);
+    }
+    prepfile_close(&f);
+    if (st->code != STATUS_OK)
+        dataset_free(ds);
+    return st->code;
+}
