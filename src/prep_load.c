@@ -282,6 +282,15 @@ typedef struct SplitBits {
     uint64_t cut;     /* validation rows in all */
 } SplitBits;
 
+/* Bits set in x (SWAR: __builtin_popcountll is a library call without -mpopcnt). */
+static uint64_t popcount64(uint64_t x)
+{
+    x = x - ((x >> 1) & 0x5555555555555555ULL);
+    x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+    x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
+    return (x * 0x0101010101010101ULL) >> 56;
+}
+
 /* Collective: each rank decides its share of the words, then every rank gets them all. */
 static void split_bits(SplitBits *s, uint64_t n, const SplitSpec *sp, MPI_Comm comm)
 {
@@ -301,17 +310,12 @@ static void split_bits(SplitBits *s, uint64_t n, const SplitSpec *sp, MPI_Comm c
         dis[q] = (int)(words * (uint64_t)q / (uint64_t)p);
         cnt[q] = (int)(words * (uint64_t)(q + 1) / (uint64_t)p) - dis[q];
     }
-    for (uint64_t w = (uint64_t)dis[rank]; sl.cut && w < (uint64_t)(dis[rank] + cnt[rank]); w++) {
-        uint64_t b = 0;
-        for (uint64_t i = 0; i < 64 && 64 * w + i < n; i++)
-            b |= (uint64_t)split_is_valid(&sl, 64 * w + i) << i;
-        s->bits[w] = b;
-    }
+    split_words(s->bits + dis[rank], &sl, (uint64_t)dis[rank], (uint64_t)cnt[rank]);
     if (sl.cut)
         CHECK_MPI(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, s->bits, cnt, dis,
                                  MPI_UINT64_T, comm));
     for (uint64_t w = 0; w < words; w++)
-        s->before[w + 1] = s->before[w] + (uint64_t)__builtin_popcountll(s->bits[w]);
+        s->before[w + 1] = s->before[w] + popcount64(s->bits[w]);
     free(cnt);
     free(dis);
 }
@@ -325,7 +329,7 @@ static int bit_valid(const SplitBits *s, uint64_t row)
 static int64_t train_index(const SplitBits *s, uint64_t row)
 {
     const uint64_t below = s->bits[row >> 6] & ((UINT64_C(1) << (row & 63)) - 1);
-    return (int64_t)(row - s->before[row >> 6] - (uint64_t)__builtin_popcountll(below));
+    return (int64_t)(row - s->before[row >> 6] - popcount64(below));
 }
 
 static void split_bits_free(SplitBits *s)
@@ -370,33 +374,57 @@ static int check_rows(const PrepFile *f, const int64_t *row, const int32_t *item
     return STATUS_OK;
 }
 
+/* Columns read from the file, reused from one read to the next. */
+typedef struct Cols {
+    size_t cap;
+    int64_t *row;  /* (cap) */
+    int32_t *item; /* (cap) */
+    float *rating; /* (cap) */
+} Cols;
+
+static void cols_reserve(Cols *c, size_t n)
+{
+    if (n + 1 <= c->cap)
+        return;
+    c->cap = n + 1;
+    c->row = xrealloc(c->row, c->cap * sizeof *c->row);
+    c->item = xrealloc(c->item, c->cap * sizeof *c->item);
+    c->rating = xrealloc(c->rating, c->cap * sizeof *c->rating);
+}
+
+static void cols_free(Cols *c)
+{
+    free(c->row);
+    free(c->item);
+    free(c->rating);
+    memset(c, 0, sizeof *c);
+}
+
 /* Collective: training ratings per stored user (ucount, n_users) and the items the
  * vocabulary takes (imark, n_items: used by training rows, or by any row when items
- * are titles), from an equal block of places per rank, summed over the ranks. */
-static int count_block(uint64_t *ucount, uint8_t *imark, const PrepFile *f, const SplitBits *s,
-                       int by_title, MPI_Comm comm, Status *st)
+ * are titles), from an equal block of places per rank (read into c), summed over the
+ * ranks. */
+static int count_block(uint64_t *ucount, uint8_t *imark, Cols *c, const PrepFile *f,
+                       const SplitBits *s, int by_title, MPI_Comm comm, Status *st)
 {
     int p, rank;
     CHECK_MPI(MPI_Comm_size(comm, &p));
     CHECK_MPI(MPI_Comm_rank(comm, &rank));
     const uint64_t a = block_start(f->n_rows, rank, p);
     const size_t n = (size_t)(block_start(f->n_rows, rank + 1, p) - a);
-    int64_t *row = xmalloc((n + 1) * sizeof *row);
-    int32_t *item = xmalloc((n + 1) * sizeof *item);
-    if (read_slab(f->file, "ratings/row", H5T_NATIVE_INT64, row, a, n) < 0 ||
-        read_slab(f->file, "ratings/item", H5T_NATIVE_INT32, item, a, n) < 0)
+    cols_reserve(c, n);
+    if (read_slab(f->file, "ratings/row", H5T_NATIVE_INT64, c->row, a, n) < 0 ||
+        read_slab(f->file, "ratings/item", H5T_NATIVE_INT32, c->item, a, n) < 0)
         status_set(st, STATUS_DATA, "%s: the ratings cannot be read (truncated or damaged?)",
                    f->path);
-    else if (check_rows(f, row, item, n, st) == STATUS_OK && n > 0)
+    else if (check_rows(f, c->row, c->item, n, st) == STATUS_OK && n > 0)
         for (uint64_t j = 0, u = user_at(f, a); j < n; j++) {
             while (f->offsets[u + 1] <= a + j)
                 u++;
-            const int valid = bit_valid(s, (uint64_t)row[j]);
+            const int valid = bit_valid(s, (uint64_t)c->row[j]);
             ucount[u] += !valid;
-            imark[item[j]] |= (uint8_t)(!valid || by_title);
+            imark[c->item[j]] |= (uint8_t)(!valid || by_title);
         }
-    free(row);
-    free(item);
     if (f->n_users > INT_MAX || f->n_items > INT_MAX)
         check_fail(__FILE__, __LINE__, "%llu keys", (unsigned long long)f->n_users);
     CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, ucount, (int)f->n_users, MPI_UINT64_T, MPI_SUM, comm));
@@ -479,7 +507,7 @@ static int own_places(uint64_t *a, uint64_t *b, const PrepFile *f, const int32_t
 
 /* Rows of one kind on this rank. */
 typedef struct Rows {
-    size_t n;
+    size_t n, cap;
     int32_t *user, *item; /* (n) vocabulary indices */
     float *rating;        /* (n) */
     int64_t *row;         /* (n) row index in the text; train_gidx once encoded */
@@ -487,11 +515,11 @@ typedef struct Rows {
 
 static void rows_alloc(Rows *r, size_t cap)
 {
-    cap = cap ? cap : 1;
-    r->user = xrealloc(r->user, cap * sizeof *r->user);
-    r->item = xrealloc(r->item, cap * sizeof *r->item);
-    r->rating = xrealloc(r->rating, cap * sizeof *r->rating);
-    r->row = xrealloc(r->row, cap * sizeof *r->row);
+    r->cap = cap ? cap : 1;
+    r->user = xrealloc(r->user, r->cap * sizeof *r->user);
+    r->item = xrealloc(r->item, r->cap * sizeof *r->item);
+    r->rating = xrealloc(r->rating, r->cap * sizeof *r->rating);
+    r->row = xrealloc(r->row, r->cap * sizeof *r->row);
 }
 
 static void rows_free(Rows *r)
@@ -505,6 +533,8 @@ static void rows_free(Rows *r)
 
 static void rows_push(Rows *r, int32_t u, int32_t i, float y, int64_t row)
 {
+    if (r->n == r->cap)
+        rows_alloc(r, 2 * r->cap);
     r->user[r->n] = u, r->item[r->n] = i, r->rating[r->n] = y, r->row[r->n++] = row;
 }
 
@@ -554,7 +584,9 @@ typedef struct Load {
     const SplitBits *s;
     const Layout *l;
     const int32_t *umap, *imap; /* stored key -> vocabulary index */
-    int rank, fast;             /* fast: reads its own users' places (own_places) */
+    int rank;
+    int fast;   /* reads its own users' places (own_places) */
+    int own_na; /* owns #na#: the validation rows of users unseen in training */
     MPI_Comm comm;
 } Load;
 
@@ -564,58 +596,58 @@ enum { KIND_DROP, KIND_TRAIN, KIND_VALID, KIND_SEND };
  * or (read by a rank that does not own #na#) a validation row of an unseen user. */
 static int row_kind(const Load *L, int32_t v, int64_t row)
 {
-    if (layout_user_owner(L->l, (size_t)v) != L->rank)
-        return L->fast && v == 0 ? KIND_SEND : KIND_DROP;
+    if (v == 0)
+        return L->own_na ? KIND_VALID : L->fast ? KIND_SEND : KIND_DROP;
+    if (!L->fast && layout_user_owner(L->l, (size_t)v) != L->rank)
+        return KIND_DROP;
     return bit_valid(L->s, (uint64_t)row) ? KIND_VALID : KIND_TRAIN;
 }
 
-/* Local: sorts the n rows at places [a, a + n) into out[KIND_*]. */
-static void rows_split(Rows *out, const Load *L, uint64_t a, size_t n, const int64_t *row,
-                       const int32_t *item, const float *rating)
+/* Local: the n rows at places [a, a + n) in c, encoded: training rows compacted in
+ * place (t takes c's arrays over), validation rows and rows to send copied out. */
+static void rows_split(Rows *out, Cols *c, const Load *L, uint64_t a, size_t n)
 {
-    uint8_t *kind = xmalloc(n + 1);
+    Rows *t = &out[KIND_TRAIN];
+    const double share = (double)L->s->cut / (double)L->f->n_rows;
+    rows_alloc(&out[KIND_VALID], (size_t)((double)n * share * 1.05) + 1024);
+    rows_alloc(&out[KIND_SEND], 1024);
     int32_t *user = xmalloc((n + 1) * sizeof *user);
-    size_t cnt[4] = {0, 0, 0, 0};
+    size_t nt = 0;
     for (uint64_t j = 0, u = n ? user_at(L->f, a) : 0; j < n; j++) {
         while (L->f->offsets[u + 1] <= a + j)
             u++;
-        user[j] = L->umap[u];
-        cnt[kind[j] = (uint8_t)row_kind(L, user[j], row[j])]++;
+        const int32_t v = L->umap[u], it = L->imap[c->item[j]];
+        const int k = row_kind(L, v, c->row[j]);
+        if (k == KIND_TRAIN) { /* nt <= j: writing behind the reader */
+            user[nt] = v, c->item[nt] = it, c->rating[nt] = c->rating[j];
+            c->row[nt++] = c->row[j];
+        } else if (k != KIND_DROP) {
+            rows_push(&out[k], v, it, c->rating[j], c->row[j]);
+        }
     }
-    for (int k = KIND_TRAIN; k <= KIND_SEND; k++)
-        rows_alloc(&out[k], cnt[k]);
-    for (size_t j = 0; j < n; j++)
-        if (kind[j] != KIND_DROP)
-            rows_push(&out[kind[j]], user[j], L->imap[item[j]], rating[j], row[j]);
-    free(kind);
-    free(user);
+    *t = (Rows){nt, nt, user, c->item, c->rating, c->row};
+    memset(c, 0, sizeof *c);
 }
 
-/* Collective: this rank reads places [a, b) and sorts them into out; the checksums of
- * the parts that partition the file are compared with the file's. */
-static int read_own(Rows *out, const Load *L, uint64_t a, uint64_t b, Status *st)
+/* Collective: this rank reads places [a, b) (into c) and sorts them into out; the
+ * checksums of the parts that partition the file are compared with the file's. */
+static int read_own(Rows *out, Cols *c, const Load *L, uint64_t a, uint64_t b, Status *st)
 {
     const PrepFile *f = L->f;
     const size_t n = (size_t)(b - a);
-    int64_t *row = xmalloc((n + 1) * sizeof *row);
-    int32_t *item = xmalloc((n + 1) * sizeof *item);
-    float *rating = xmalloc((n + 1) * sizeof *rating);
     uint64_t sums[3] = {0, 0, 0};
-    if (read_slab(f->file, "ratings/row", H5T_NATIVE_INT64, row, a, n) < 0 ||
-        read_slab(f->file, "ratings/item", H5T_NATIVE_INT32, item, a, n) < 0 ||
-        read_slab(f->file, "ratings/rating", H5T_NATIVE_FLOAT, rating, a, n) < 0)
+    cols_reserve(c, n);
+    if (read_slab(f->file, "ratings/row", H5T_NATIVE_INT64, c->row, a, n) < 0 ||
+        read_slab(f->file, "ratings/item", H5T_NATIVE_INT32, c->item, a, n) < 0 ||
+        read_slab(f->file, "ratings/rating", H5T_NATIVE_FLOAT, c->rating, a, n) < 0)
         status_set(st, STATUS_DATA, "%s: the ratings cannot be read (truncated or damaged?)",
                    f->path);
-    else if (check_rows(f, row, item, n, st) == STATUS_OK)
-        rows_split(out, L, a, n, row, item, rating);
-    if (st->code == STATUS_OK && (L->fast || L->rank == 0)) { /* parts of a partition */
-        sums[0] = prep_checksum(row, 8, n, a);
-        sums[1] = prep_checksum(item, 4, n, a);
-        sums[2] = prep_checksum(rating, 4, n, a);
+    else if (check_rows(f, c->row, c->item, n, st) == STATUS_OK &&
+             (L->fast || L->rank == 0)) { /* parts of a partition of the file */
+        sums[0] = prep_checksum(c->row, 8, n, a);
+        sums[1] = prep_checksum(c->item, 4, n, a);
+        sums[2] = prep_checksum(c->rating, 4, n, a);
     }
-    free(row);
-    free(item);
-    free(rating);
     CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, sums, 3, MPI_UINT64_T, MPI_SUM, L->comm));
     if (st->code == STATUS_OK &&
         (sums[0] != (uint64_t)f->sums[0] || sums[1] != (uint64_t)f->sums[1] ||
@@ -624,7 +656,9 @@ static int read_own(Rows *out, const Load *L, uint64_t a, uint64_t b, Status *st
                    "%s: the ratings do not match their checksums (the file is damaged; prepare "
                    "it again)",
                    f->path);
-    return status_agree(st, L->comm);
+    if (status_agree(st, L->comm) == STATUS_OK)
+        rows_split(out, c, L, a, n);
+    return st->code;
 }
 
 /* Collective: the validation rows of unseen users read by other ranks (sent) go to the
@@ -686,7 +720,8 @@ static void rows_assemble(Dataset *ds, Rows *t, Rows *v, const Load *L)
 static int load_rows(Dataset *ds, const PrepFile *f, const SplitBits *s, int by_title,
                      MPI_Comm comm, Status *st)
 {
-    Load L = {f, s, &ds->layout, NULL, NULL, 0, 0, comm};
+    Load L = {f, s, &ds->layout, NULL, NULL, 0, 0, 0, comm};
+    Cols c = {0};
     int p;
     CHECK_MPI(MPI_Comm_size(comm, &p));
     CHECK_MPI(MPI_Comm_rank(comm, &L.rank));
@@ -695,12 +730,13 @@ static int load_rows(Dataset *ds, const PrepFile *f, const SplitBits *s, int by_
     int32_t *umap = NULL, *imap = NULL;
     Rows out[4];
     memset(out, 0, sizeof out);
-    if (count_block(ucount, imark, f, s, by_title, comm, st) == STATUS_OK) {
+    if (count_block(ucount, imark, &c, f, s, by_title, comm, st) == STATUS_OK) {
         vocabs_layout(ds, &umap, &imap, f, ucount, imark, by_title, p);
         L.umap = umap, L.imap = imap;
         uint64_t a, b;
         L.fast = own_places(&a, &b, f, umap, &ds->layout, L.rank);
-        if (read_own(out, &L, a, b, st) == STATUS_OK) {
+        L.own_na = layout_user_owner(&ds->layout, 0) == L.rank;
+        if (read_own(out, &c, &L, a, b, st) == STATUS_OK) {
             if (L.fast)
                 send_unseen(&out[KIND_VALID], &out[KIND_SEND], &L);
             rows_assemble(ds, &out[KIND_TRAIN], &out[KIND_VALID], &L);
@@ -708,6 +744,7 @@ static int load_rows(Dataset *ds, const PrepFile *f, const SplitBits *s, int by_
     }
     for (int k = 0; k < 4; k++)
         rows_free(&out[k]);
+    cols_free(&c);
     free(ucount);
     free(imark);
     free(umap);

@@ -122,6 +122,29 @@ static void test_split_seeds(void)
     free(c);
 }
 
+/* split_words (perm_apply_n, eight rows at a time) gives split_random's rows, at any
+ * start word and with a last word cut short. */
+static void test_split_words(void)
+{
+    const size_t sizes[] = {1, 63, 64, 65, 1000, 4097, 70001};
+    for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+        const size_t n = sizes[k], nw = (n + 63) / 64;
+        uint8_t *v = malloc(n);
+        uint64_t *w = calloc(nw + 1, sizeof *w);
+        split_random(v, n, 0.3, 7 + k);
+        Split s;
+        split_init(&s, n, 0.3, 7 + k);
+        split_words(w, &s, 0, nw / 2);
+        split_words(w + nw / 2, &s, nw / 2, nw - nw / 2);
+        int ok = 1;
+        for (size_t i = 0; i < 64 * nw; i++)
+            ok &= (int)((w[i / 64] >> (i % 64)) & 1) == (i < n ? v[i] : 0);
+        TEST_CHECK(ok);
+        free(v);
+        free(w);
+    }
+}
+
 /* A small Ratings built by hand: users u1..u3, items of IDs with titles. */
 static void ratings_small(Ratings *r)
 {
@@ -258,6 +281,7 @@ int main(void)
     test_vocab_strings();
     test_split_sizes();
     test_split_seeds();
+    test_split_words();
     test_dataset_ids();
     test_dataset_titles();
     test_append();

@@ -57,7 +57,7 @@ int prep_load(Dataset *ds, const DataOptions *opt, const SplitSpec *sp, MPI_Comm
 /* The name of a format as --format spells it ("ml-csv", ...). */
 const char *prep_format_name(DataFormat f);
 
-/* The checksum of n elements of size bytes (at most 8) at col, which are places
+/* The checksum of n elements of size bytes (4 or 8) at col, which are places
  * [pos0, pos0 + n) of a column: sum of (element + c) * (2 * place + 1) modulo 2^64, so
  * the sums of the parts of a column add up to the whole column's, and any one changed
  * or moved element changes it. Local. */
