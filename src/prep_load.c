@@ -129,7 +129,8 @@ static int check_options(const PrepFile *f, const DataOptions *o, Status *st)
         return conflict(f, "rating-range", have, want, st);
     }
     if (skip != o->skip_bad_lines)
-        return conflict(f, "skip-bad-lines", o->skip_bad_lines ? "it" : "no --skip-bad-lines",
+        return conflict(f, "skip-bad-lines",
+                        o->skip_bad_lines ? "--skip-bad-lines" : "no --skip-bad-lines",
                         skip ? "--skip-bad-lines" : "no --skip-bad-lines", st);
     return STATUS_OK;
 }

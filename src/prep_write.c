@@ -345,7 +345,7 @@ static int write_body(hid_t file, const Meta *m, const Block *b, MPI_Comm comm, 
     CHECK_MPI(MPI_Comm_size(comm, &ctx.size));
     const size_t nu = m->users.n - 1, ni = m->items.n - 1;
     if (write_attrs(file, m, comm, path, st) || write_rows(file, b, comm, path, st) ||
-        write_column(file, "users/offsets", H5T_STD_U64LE, H5T_NATIVE_UINT64, m->offsets, 8,
+        write_column(file, "users/offsets", H5T_STD_I64LE, H5T_NATIVE_UINT64, m->offsets, 8,
                      ctx.rank == 0 ? nu + 1 : 0, 0, nu + 1, comm, path, st) ||
         ckpt_write_strings(file, "users/keys", m->users.names + 1, nu, &ctx, path, st) ||
         ckpt_write_strings(file, "items/keys", m->items.names + 1, ni, &ctx, path, st))
