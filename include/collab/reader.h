@@ -89,6 +89,10 @@ typedef struct Build {
                           from first_line */
     size_t n_gaps, cap_gaps;
     int32_t last_user; /* rows often come grouped by user: skip the lookup */
+    /* Integer IDs (nearly all files) skip the hash tables: by_int[v] is the key index +
+     * 1 of the ID v (0: not seen yet), for 0 <= v < cap; 0 users, 1 items. */
+    int32_t *by_int[2];
+    size_t cap_int[2];
 } Build;
 
 /* ---- Reporting ---- */
