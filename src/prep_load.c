@@ -435,7 +435,8 @@ static int count_block(uint64_t *ucount, uint8_t *imark, Cols *c, const PrepFile
 
 /* ------------------------------------------------------------------------- vocabs */
 
-/* The vocabulary of the n keys marked, and every key's index in it (0: not in it). */
+/* The vocabulary of the n keys marked, and every key's index in it (0: not in it). The
+ * keys are stored in vocabulary order, so usually no sort and no lookup is needed. */
 static int32_t *vocab_marked(Vocab *v, char **keys, const uint8_t *mark, size_t n)
 {
     int32_t *idx = xmalloc((n + 1) * sizeof *idx);
@@ -443,9 +444,9 @@ static int32_t *vocab_marked(Vocab *v, char **keys, const uint8_t *mark, size_t 
     for (size_t i = 0; i < n; i++)
         if (mark[i])
             idx[k++] = (int32_t)i;
-    vocab_build(v, keys, idx, k);
-    for (size_t i = 0; i < n; i++)
-        idx[i] = mark[i] ? vocab_find(v, keys[i]) : 0;
+    const int in_order = vocab_build_sorted(v, keys, idx, k);
+    for (size_t i = 0, j = 0; i < n; i++)
+        idx[i] = !mark[i] ? 0 : in_order ? (int32_t)++j : vocab_find(v, keys[i]);
     return idx;
 }
 

@@ -81,6 +81,27 @@ static void test_vocab_strings(void)
     vocab_free(&v);
 }
 
+/* vocab_build_sorted: keys in vocabulary order are taken as they are, others are sorted
+ * (strings in numeric order, and numbers among strings, as a prepared file's subsets). */
+static void test_vocab_sorted(void)
+{
+    char *keys[] = {"10", "9", "B", "a", "-1", "100"};
+    const int32_t cases[][4] = {{4, 1, 0, 5}, {0, 1, 2, 3}, {1, 0, -1, -1}, {0, 1, -1, -1}};
+    const int taken[] = {1, 1, 1, 0};
+    for (int c = 0; c < 4; c++) {
+        const size_t n = cases[c][2] < 0 ? 2 : 4;
+        Vocab a, b;
+        vocab_build(&a, keys, cases[c], n);
+        TEST_CHECK(vocab_build_sorted(&b, keys, cases[c], n) == taken[c]);
+        int same = a.n == b.n && a.numeric == b.numeric && a.hcap == b.hcap;
+        for (size_t i = 0; same && i < a.n; i++)
+            same = strcmp(a.names[i], b.names[i]) == 0;
+        TEST_CHECK(same && !memcmp(a.hslot, b.hslot, a.hcap * sizeof *a.hslot));
+        vocab_free(&a);
+        vocab_free(&b);
+    }
+}
+
 /* Python: int(valid_pct * n), e.g. int(0.29 * 100) == 28. */
 static void test_split_sizes(void)
 {
@@ -282,6 +303,7 @@ int main(void)
     test_split_sizes();
     test_split_seeds();
     test_split_words();
+    test_vocab_sorted();
     test_dataset_ids();
     test_dataset_titles();
     test_append();
