@@ -81,8 +81,8 @@ const OptSpec CLI_TRAIN_OPTS[] = {
     OPT("wd", OPT_DOUBLE, wd, "WD", "decoupled weight decay (fastai's default)", "0.01"),
     OPT_BS,
     OPT("opt", OPT_STR, opt, "NAME",
-        "optimizer: adam, sgd (with momentum), sparse-adam (lazy: touched rows only) or "
-        "adagrad (row-wise, touched rows only)",
+        "optimizer: adam, sgd (with momentum), or for large tables (touched rows only): "
+        "sparse-adam (lazy), adagrad (row-wise) or sparse-sgd",
         "adam"),
     OPT("schedule", OPT_STR, schedule, "S", "one-cycle or constant", "one-cycle"),
     OPT("mom", OPT_DOUBLE, mom, "M",

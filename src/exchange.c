@@ -105,13 +105,20 @@ void exchange_init(Exchange *x, const Ctx *ctx, const Layout *layout, size_t k)
         *counts[i] = xcalloc(p, sizeof(int));
     x->stamp = xcalloc(ni, sizeof(uint32_t));
     x->slot = xcalloc(ni, sizeof(int32_t));
+    x->blk = xcalloc(p, sizeof(int));
+    x->req_n = xcalloc(p, sizeof(int));
+    const size_t nl = layout_item_count(layout, ctx->rank);
+    x->ostamp = xcalloc(nl ? nl : 1, sizeof(uint32_t));
+    x->oslot = xcalloc(nl ? nl : 1, sizeof(int32_t));
 }
 
 void exchange_free(Exchange *x)
 {
-    void *arrays[] = {x->send_n, x->recv_n, x->scnt, x->soff, x->rcnt, x->roff, x->stamp, x->slot};
-    Buf *bufs[] = {&x->uniq,   &x->srv,   &x->uniq_rows, &x->srv_rows, &x->rec_out,
-                   &x->rec_in, &x->g_out, &x->g_in,      &x->order};
+    void *arrays[] = {x->send_n, x->recv_n, x->scnt, x->soff,   x->rcnt,  x->roff,
+                      x->stamp,  x->slot,   x->blk,  x->req_n, x->ostamp, x->oslot};
+    Buf *bufs[] = {&x->uniq,  &x->srv,    &x->uniq_rows, &x->srv_rows, &x->rec_out,
+                   &x->rec_in, &x->g_out, &x->g_in,      &x->order,    &x->slot_f,
+                   &x->slot_b, &x->acc,   &x->touched};
     for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++)
         free(arrays[i]);
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
@@ -356,15 +363,6 @@ void exchange_scatter_item_grads(Exchange *x, Model *m, const float *g_irows, co
     x->seconds += MPI_Wtime() - t0;
 }
 
-size_t exchange_touched_item_rows(const Exchange *x, int32_t *rows)
-{
-    const int64_t lo = (int64_t)layout_item_lo(x->layout, x->ctx->rank);
-    const int64_t *rec = x->rec_in.p;
-    for (size_t r = 0; r < x->last_got; r++)
-        rows[r] = (int32_t)(rec[2 * r + 1] - lo);
-    return x->last_got;
-}
-
 void exchange_zero_item_grads(Exchange *x, Model *m)
 {
     const size_t k = x->k, lo = layout_item_lo(x->layout, x->ctx->rank);
@@ -376,4 +374,154 @@ void exchange_zero_item_grads(Exchange *x, Model *m)
             m->g_item_b[row] = 0.0f;
     }
     x->last_got = 0;
+}
+
+/* ------------------------------------------------------------------ slots */
+
+/* The batch's distinct items in owner blocks (exchange_unique), each rating's slot and
+ * first-occurrence flag; blk[r] = first slot of owner r, req_n[r] = slots asked of r. */
+static size_t slots_assign(Exchange *x, int32_t *slot, uint8_t *first, const int32_t *item,
+                           size_t n)
+{
+    const size_t u = exchange_unique(x, item, n);
+    const int p = x->ctx->size;
+    for (int r = 0; r < p; r++) {
+        x->blk[r] = x->soff[r] - x->send_n[r]; /* soff ended one past each block */
+        x->req_n[r] = r == x->ctx->rank ? 0 : x->send_n[r];
+    }
+    /* first[j]: the stamp is bumped again so each slot's first rating is seen once. */
+    if (++x->cur == 0) {
+        memset(x->stamp, 0, x->layout->n_items * sizeof(uint32_t));
+        x->cur = 1;
+    }
+    for (size_t j = 0; j < n; j++) {
+        slot[j] = x->slot[item[j]];
+        first[j] = x->stamp[item[j]] != x->cur;
+        x->stamp[item[j]] = x->cur;
+    }
+    return u;
+}
+
+/* Alltoallv of `width` elements per record between the owner blocks of a slot array
+ * (blk, req_n) and a compact array of served records (recv_n): to the owners when
+ * to_owner, back from them otherwise. */
+static void slots_move(Exchange *x, void *slots, void *served, int width, MPI_Datatype t,
+                       int to_owner)
+{
+    const int p = x->ctx->size;
+    size_t total = 0, out = 0;
+    for (int r = 0; r < p; r++) {
+        out += (size_t)x->req_n[r] * (size_t)width;
+        x->scnt[r] = x->req_n[r] * width;
+        x->soff[r] = x->blk[r] * width;
+        x->rcnt[r] = x->recv_n[r] * width;
+        x->roff[r] = (int)total;
+        total += (size_t)x->rcnt[r];
+    }
+    int tsize = 0;
+    MPI_Type_size(t, &tsize);
+    if (to_owner)
+        CHECK_MPI(MPI_Alltoallv(slots, x->scnt, x->soff, t, served, x->rcnt, x->roff, t,
+                                x->ctx->comm));
+    else
+        CHECK_MPI(MPI_Alltoallv(served, x->rcnt, x->roff, t, slots, x->scnt, x->soff, t,
+                                x->ctx->comm));
+    x->messages++;
+    x->bytes += (uint64_t)(to_owner ? out : total) * (uint64_t)tsize; /* what this rank sent */
+}
+
+/* Asks each owner for the rows of its block of slots; returns the number served. */
+static size_t slots_fetch(Exchange *x, const Model *m, size_t u)
+{
+    const size_t w = x->k + 1;
+    const int p = x->ctx->size;
+    CHECK_MPI(MPI_Alltoall(x->req_n, 1, MPI_INT, x->recv_n, 1, MPI_INT, x->ctx->comm));
+    x->messages++;
+    x->bytes += (uint64_t)p * sizeof(int);
+    size_t n_req = 0;
+    for (int r = 0; r < p; r++)
+        n_req += (size_t)x->recv_n[r];
+    int32_t *srv = buf_reserve(&x->srv, (n_req ? n_req : 1) * sizeof(int32_t));
+    slots_move(x, x->uniq.p, srv, 1, MPI_INT32_T, 1);
+    float *served = exchange_serve(x, m, n_req);
+    float *rows = buf_reserve(&x->uniq_rows, (u ? u : 1) * w * sizeof(float));
+    slots_move(x, rows, served, (int)w, MPI_FLOAT, 0);
+    return n_req;
+}
+
+void exchange_gather_slots(Exchange *x, SlotRows *sr, int32_t *slot, uint8_t *first,
+                           const Model *m, const int32_t *item, size_t n, int want_grads)
+{
+    const double t0 = MPI_Wtime();
+    const size_t k = x->k, w = k + 1, u = slots_assign(x, slot, first, item, n);
+    const size_t served = x->ctx->size > 1 ? slots_fetch(x, m, u) : 0;
+    const float **f = buf_reserve(&x->slot_f, (u ? u : 1) * sizeof(float *));
+    float *b = buf_reserve(&x->slot_b, (u ? u : 1) * sizeof(float));
+    const int32_t *uniq = x->uniq.p;
+    const float *rows = x->uniq_rows.p;
+    const int me = x->ctx->rank;
+    const size_t lo = layout_item_lo(x->layout, me), own0 = (size_t)x->blk[me];
+    const size_t own1 = own0 + (size_t)x->send_n[me];
+    for (size_t s = 0; s < u; s++) {
+        if (s >= own0 && s < own1) { /* this rank's item: read in place */
+            const size_t row = (size_t)uniq[s] - lo;
+            f[s] = m->item_f + row * k;
+            b[s] = m->item_b ? m->item_b[row] : 0.0f;
+        } else {
+            f[s] = rows + s * w;
+            b[s] = rows[s * w + k];
+        }
+    }
+    if (want_grads)
+        buf_reserve(&x->acc, (u + served ? u + served : 1) * w * sizeof(int64_t));
+    x->n_slots = u;
+    x->n_served = served;
+    *sr = (SlotRows){u, f, b, want_grads ? x->acc.p : NULL};
+    x->seconds += MPI_Wtime() - t0;
+}
+
+/* Adds (or, for an item not seen yet, copies) the w-wide total at acc row `at` into the
+ * touched list of local row `row`. */
+static void slots_combine(Exchange *x, int64_t *acc, size_t at, size_t row, size_t *nt)
+{
+    const size_t w = x->k + 1;
+    int64_t *list = x->touched.p;
+    if (x->ostamp[row] != x->ocur) {
+        x->ostamp[row] = x->ocur;
+        x->oslot[row] = (int32_t)*nt;
+        list[2 * *nt] = (int64_t)row;
+        list[2 * *nt + 1] = (int64_t)at;
+        (*nt)++;
+        return;
+    }
+    int64_t *dst = acc + (size_t)list[2 * x->oslot[row] + 1] * w;
+    const int64_t *src = acc + at * w;
+    for (size_t c = 0; c < w; c++)
+        dst[c] += src[c];
+}
+
+size_t exchange_reduce_slot_grads(Exchange *x, SlotRows *sr, const int64_t **rows)
+{
+    const double t0 = MPI_Wtime();
+    const size_t w = x->k + 1, u = x->n_slots, served = x->n_served;
+    const int me = x->ctx->rank;
+    const size_t lo = layout_item_lo(x->layout, me);
+    int64_t *acc = x->acc.p;
+    if (x->ctx->size > 1) /* the served rows' gradients come back to this owner */
+        slots_move(x, acc, acc + u * w, (int)w, MPI_INT64_T, 1);
+    if (++x->ocur == 0) {
+        memset(x->ostamp, 0, layout_item_count(x->layout, me) * sizeof(uint32_t));
+        x->ocur = 1;
+    }
+    buf_reserve(&x->touched, (u + served ? u + served : 1) * 2 * sizeof(int64_t));
+    size_t nt = 0;
+    const int32_t *uniq = x->uniq.p, *srv = x->srv.p;
+    for (size_t s = (size_t)x->blk[me]; s < (size_t)(x->blk[me] + x->send_n[me]); s++)
+        slots_combine(x, acc, s, (size_t)uniq[s] - lo, &nt);
+    for (size_t q = 0; q < served; q++)
+        slots_combine(x, acc, u + q, (size_t)srv[q] - lo, &nt);
+    (void)sr;
+    *rows = x->touched.p;
+    x->seconds += MPI_Wtime() - t0;
+    return nt;
 }

@@ -13,6 +13,14 @@
 #include "collab/check.h"
 #include "collab/rng.h"
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+/* x86-64-v4 (AVX-512 with DQ) converts floats to int64 eight at a time. */
+#define MODEL_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+#else
+#define MODEL_CLONES
+#endif
+#define MODEL_INLINE static inline __attribute__((always_inline))
+
 void model_init(Model *m, const ModelSpec *spec, size_t n_users, size_t n_items)
 {
     memset(m, 0, sizeof *m);
@@ -122,6 +130,20 @@ void model_forward(float *pred, float *z, const Model *m, const int32_t *urow, c
     }
 }
 
+void model_forward_slots(float *pred, const Model *m, const int32_t *urow, const int32_t *slot,
+                         const float *const *vf, const float *vb, size_t n)
+{
+    const ModelSpec *s = &m->spec;
+    const float span = s->y_hi - s->y_lo;
+    for (size_t j = 0; j < n; j++) {
+        const size_t u = (size_t)urow[j], sl = (size_t)slot[j];
+        float zj = dot_k(m->user_f + u * s->k, vf[sl], s->k);
+        if (m->user_b)
+            zj = zj + (m->user_b[u] + vb[sl]); /* as model_forward */
+        pred[j] = s->has_range ? sigmoidf(zj) * span + s->y_lo : zj;
+    }
+}
+
 void model_forward_items(float *pred, float *z, const ModelSpec *s, const float *uf, float ub,
                          const float *items_t, const float *ibias, size_t n)
 {
@@ -189,4 +211,109 @@ void model_backward(Model *m, float *g_irows, float *g_ibias, const float *dpred
             g_ibias[j] = dz;
         }
     }
+}
+
+/* ------------------------------------------------------------------ fused sparse step */
+
+/* <a, b> in a fixed order that vectorises: DOT_LANES partial sums (term c goes to lane
+ * c % DOT_LANES), then halved pairwise. */
+enum { DOT_LANES = 16, FUSED_AHEAD = 4 };
+
+typedef float V16 __attribute__((vector_size(DOT_LANES * sizeof(float))));
+
+/* Lane 0 of v after halving pairwise: ((l0 + l8) + (l4 + l12)) + ... in a fixed tree. */
+MODEL_INLINE float hsum16(V16 v)
+{
+    typedef int32_t I16 __attribute__((vector_size(DOT_LANES * sizeof(int32_t))));
+    v += __builtin_shuffle(v, (I16){8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15});
+    v += __builtin_shuffle(v, (I16){4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7});
+    v += __builtin_shuffle(v, (I16){2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3});
+    v += __builtin_shuffle(v, (I16){1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1});
+    return v[0];
+}
+
+MODEL_INLINE float dot_lanes(const float *restrict a, const float *restrict b, size_t k)
+{
+    V16 lane = {0};
+    size_t c = 0;
+    for (; c + DOT_LANES <= k; c += DOT_LANES) {
+        V16 x, y;
+        memcpy(&x, a + c, sizeof x);
+        memcpy(&y, b + c, sizeof y);
+        lane += x * y;
+    }
+    if (c < k) {
+        V16 t = {0};
+        for (size_t l = 0; c + l < k; l++)
+            t[l] = a[c + l] * b[c + l];
+        lane += t;
+    }
+    return hsum16(lane);
+}
+
+/* acc (k) = or += trunc(dzq * uf[c]): the fixed-point item gradient of one rating. */
+MODEL_INLINE void acc_item(int64_t *restrict acc, const float *restrict uf, float dzq, size_t k,
+                           int first)
+{
+    if (first)
+        for (size_t c = 0; c < k; c++)
+            acc[c] = (int64_t)(dzq * uf[c]);
+    else
+        for (size_t c = 0; c < k; c++)
+            acc[c] += (int64_t)(dzq * uf[c]);
+}
+
+MODEL_CLONES
+void model_fused_user(float *restrict gu, float *restrict pred, const ModelSpec *s,
+                      const float *restrict uf, float ub, const FusedRatings *fr, size_t j0,
+                      size_t j1)
+{
+    const size_t k = s->k, w = k + 1;
+    const float span = s->y_hi - s->y_lo;
+    const int bias = s->kind == MODEL_DOTBIAS;
+    for (size_t c = 0; c <= k; c++)
+        gu[c] = 0.0f;
+    for (size_t j = j0; j < j1; j++) {
+        if (j + FUSED_AHEAD < fr->n) { /* the item row a few ratings ahead */
+            const size_t sn = (size_t)fr->slot[j + FUSED_AHEAD];
+            const float *next = fr->vf[sn];
+            const int64_t *an = fr->acc + sn * w;
+            for (size_t c = 0; c < k; c += 16)
+                __builtin_prefetch(next + c);
+            for (size_t c = 0; c < w; c += 8)
+                __builtin_prefetch(an + c, 1);
+        }
+        const size_t sl = (size_t)fr->slot[j];
+        const float *restrict v = fr->vf[sl];
+        float z = dot_lanes(uf, v, k);
+        if (bias)
+            z = z + (ub + fr->vb[sl]);
+        float sg = 0.0f, pj = z;
+        if (s->has_range) {
+            sg = sigmoidf(z);
+            pj = sg * span + s->y_lo;
+        }
+        pred[j] = pj;
+        /* model_mse's dpred, then model_backward's dz, in the same operation order. */
+        float dz = fr->dscale * (pj - fr->y[j]);
+        if (s->has_range)
+            dz = ((dz * span) * (1.0f - sg)) * sg;
+        for (size_t c = 0; c < k; c++)
+            gu[c] += dz * v[c];
+        gu[k] += dz;
+        const float dzq = dz * fr->qscale;
+        int64_t *a = fr->acc + sl * w;
+        acc_item(a, uf, dzq, k, fr->first[j]);
+        if (bias)
+            a[k] = (fr->first[j] ? 0 : a[k]) + (int64_t)dzq;
+        else if (fr->first[j])
+            a[k] = 0; /* no bias: the column travels as zeros */
+    }
+}
+
+MODEL_CLONES
+void model_fixed_to_float(float *restrict g, const int64_t *restrict a, size_t w, double inv)
+{
+    for (size_t c = 0; c < w; c++)
+        g[c] = (float)((double)a[c] * inv);
 }

@@ -26,7 +26,7 @@ void optim_init(Optim *o, const OptimConfig *cfg, size_t n)
     memset(o, 0, sizeof *o);
     o->cfg = *cfg;
     o->n = n;
-    if (cfg->kind != OPTIM_ADAGRAD)
+    if (cfg->kind == OPTIM_ADAM || cfg->kind == OPTIM_SGD || cfg->kind == OPTIM_SPARSE_ADAM)
         o->m = xcalloc(n, sizeof(float));
     if (cfg->kind == OPTIM_ADAM || cfg->kind == OPTIM_SPARSE_ADAM)
         o->v = xcalloc(n, sizeof(float));
@@ -35,7 +35,7 @@ void optim_init(Optim *o, const OptimConfig *cfg, size_t n)
 
 int optim_is_sparse(OptimKind kind)
 {
-    return kind == OPTIM_SPARSE_ADAM || kind == OPTIM_ADAGRAD;
+    return kind == OPTIM_SPARSE_ADAM || kind == OPTIM_ADAGRAD || kind == OPTIM_SPARSE_SGD;
 }
 
 void optim_set_groups(Optim *o, const OptimGroup *groups, size_t n)
@@ -90,10 +90,7 @@ void optim_reset(Optim *o)
     o->decay_prod = o->decay_prev = 1.0;
 }
 
-/* Scalars of one Adam step, computed in double like fastai's Python, applied in float. */
-typedef struct AdamScalars {
-    float decay, mom, one_minus_mom, sqr_mom, one_minus_sqr, inv_debias2, step_size, eps;
-} AdamScalars;
+typedef OptimScalars AdamScalars;
 
 OPTIM_CLONES
 static void adam_kernel(float *restrict p, const float *restrict g, float *restrict m,
@@ -141,7 +138,13 @@ static AdamScalars adam_scalars(const Optim *o, double lr, double mom)
         .inv_debias2 = (float)(1.0 / debias2),
         .step_size = (float)(-lr / debias1),
         .eps = (float)c->eps,
+        .neg_lr = (float)(-lr),
     };
+}
+
+void optim_scalars(const Optim *o, double lr, double mom, OptimScalars *s)
+{
+    *s = adam_scalars(o, lr, mom);
 }
 
 void optim_step(Optim *o, float *p, const float *g, double lr, double mom)
@@ -197,45 +200,108 @@ void optim_begin_step(Optim *o, float *p, double lr)
     o->decay_prod *= 1.0 - lr * o->cfg.wd;
 }
 
-/* Row-wise Adagrad on one table row of width w: one accumulator, the row's mean g^2. */
-static void adagrad_row(float *restrict p, const float *restrict g, float *acc, size_t w,
-                        float decay, float neg_lr, float eps)
+/* Sum of g[j]^2 over a row in a fixed order that vectorises: ADA_LANES partial sums
+ * (element j goes to lane j % ADA_LANES), then halved pairwise. The order is part of the
+ * definition, so every instruction set gives the same bits. */
+enum { ADA_LANES = 16 };
+typedef float V16 __attribute__((vector_size(ADA_LANES * sizeof(float))));
+typedef int32_t I16 __attribute__((vector_size(ADA_LANES * sizeof(int32_t))));
+
+static inline __attribute__((always_inline)) float sum_squares(const float *restrict g, size_t w)
 {
-    float s = 0.0f;
-    for (size_t j = 0; j < w; j++)
-        s += g[j] * g[j];
-    const float a = *acc + s / (float)w;
+    V16 lane = {0};
+    size_t j = 0;
+    for (; j + ADA_LANES <= w; j += ADA_LANES) {
+        V16 x;
+        memcpy(&x, g + j, sizeof x);
+        lane += x * x;
+    }
+    if (j < w) {
+        V16 t = {0};
+        for (size_t l = 0; j + l < w; l++)
+            t[l] = g[j + l] * g[j + l];
+        lane += t;
+    }
+    lane += __builtin_shuffle(lane, (I16){8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15});
+    lane += __builtin_shuffle(lane, (I16){4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7});
+    lane += __builtin_shuffle(lane, (I16){2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3});
+    lane += __builtin_shuffle(lane, (I16){1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1});
+    return lane[0];
+}
+
+/* Row-wise Adagrad on one table row of width w: one accumulator, the row's mean g^2; the
+ * step scale -lr / (sqrt(acc) + eps) is formed once per row. */
+static inline __attribute__((always_inline)) void adagrad_row(float *restrict p,
+                                                              const float *restrict g, float *acc,
+                                                              size_t w, float decay, float neg_lr,
+                                                              float eps)
+{
+    const float a = *acc + (w == 1 ? g[0] * g[0] : sum_squares(g, w) / (float)w);
     *acc = a;
-    const float denom = sqrtf(a) + eps;
+    const float scale = neg_lr / (sqrtf(a) + eps);
     for (size_t j = 0; j < w; j++)
-        p[j] = p[j] * decay + (neg_lr * g[j]) / denom;
+        p[j] = p[j] * decay + g[j] * scale;
+}
+
+/* Plain SGD on one table row: p = p*decay + g*(-lr). */
+static inline __attribute__((always_inline)) void sgd_row(float *restrict p,
+                                                          const float *restrict g, size_t w,
+                                                          float decay, float neg_lr)
+{
+    for (size_t j = 0; j < w; j++)
+        p[j] = p[j] * decay + g[j] * neg_lr;
+}
+
+void optim_prefetch_row(const Optim *o, const float *p, size_t gi, size_t r)
+{
+    const OptimGroup *gr = &o->group[gi];
+    __builtin_prefetch(o->decay_at[gi] + r, 1);
+    for (int i = 0; i < 2; i++) {
+        const size_t w = gr->width[i], off = gr->off[i] + r * w;
+        if (o->acc[gi][i])
+            __builtin_prefetch(o->acc[gi][i] + r, 1);
+        for (size_t c = 0; c < w; c += 16)
+            __builtin_prefetch(p + off + c, 1);
+        for (size_t c = 0; c < w && o->cfg.kind == OPTIM_SPARSE_ADAM; c += 16) {
+            __builtin_prefetch(o->m + off + c, 1);
+            __builtin_prefetch(o->v + off + c, 1);
+        }
+    }
+}
+
+OPTIM_CLONES
+void optim_step_row(Optim *o, float *p, size_t gi, size_t r, const float *const g[2],
+                    const OptimScalars *s)
+{
+    const OptimGroup *gr = &o->group[gi];
+    double *at = o->decay_at[gi];
+    if (at[r] != o->decay_prev)
+        row_scale(p, gr, r, (float)(o->decay_prev / at[r]));
+    at[r] = o->decay_prod;
+    for (int i = 0; i < 2; i++) {
+        const size_t w = gr->width[i], off = gr->off[i] + r * w;
+        if (!w)
+            continue;
+        if (o->cfg.kind == OPTIM_SPARSE_ADAM)
+            adam_kernel(p + off, g[i], o->m + off, o->v + off, w, *s);
+        else if (o->cfg.kind == OPTIM_SPARSE_SGD)
+            sgd_row(p + off, g[i], w, s->decay, s->neg_lr);
+        else
+            adagrad_row(p + off, g[i], &o->acc[gi][i][r], w, s->decay, s->neg_lr, s->eps);
+    }
 }
 
 void optim_step_rows(Optim *o, float *p, const float *g, size_t gi, const int32_t *rows,
                      size_t n, double lr, double mom)
 {
     const OptimGroup *gr = &o->group[gi];
-    double *at = o->decay_at[gi];
-    int64_t *stamp = o->stamp[gi];
-    const int adam = o->cfg.kind == OPTIM_SPARSE_ADAM;
     const AdamScalars s = adam_scalars(o, lr, mom);
-    const float neg_lr = (float)(-lr), eps = (float)o->cfg.eps;
     for (size_t q = 0; q < n; q++) {
         const size_t r = (size_t)rows[q];
-        if (stamp[r] == o->step)
+        if (o->stamp[gi][r] == o->step)
             continue; /* already updated this step */
-        stamp[r] = o->step;
-        if (at[r] != o->decay_prev)
-            row_scale(p, gr, r, (float)(o->decay_prev / at[r]));
-        at[r] = o->decay_prod;
-        for (int i = 0; i < 2; i++) {
-            const size_t w = gr->width[i], off = gr->off[i] + r * w;
-            if (!w)
-                continue;
-            if (adam)
-                adam_kernel(p + off, g + off, o->m + off, o->v + off, w, s);
-            else
-                adagrad_row(p + off, g + off, &o->acc[gi][i][r], w, s.decay, neg_lr, eps);
-        }
+        o->stamp[gi][r] = o->step;
+        const float *rg[2] = {g + gr->off[0] + r * gr->width[0], g + gr->off[1] + r * gr->width[1]};
+        optim_step_row(o, p, gi, r, rg, &s);
     }
 }

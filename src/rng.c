@@ -78,44 +78,63 @@ uint64_t perm_apply(const Perm *p, uint64_t i)
     return x;
 }
 
-/* perm_feistel on 8 values at once, round by round: the same operations, but eight
- * independent chains for the core to overlap (one chain is latency-bound). */
-static void perm_feistel8(const Perm *p, uint64_t *x)
+/* ------------------------------------------------------------------ many at once */
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define RNG_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+#else
+#define RNG_CLONES
+#endif
+
+enum { PERM_LANES = 8 };
+typedef uint64_t V8 __attribute__((vector_size(PERM_LANES * sizeof(uint64_t))));
+
+static inline __attribute__((always_inline)) V8 mix_v(V8 z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* perm_feistel on PERM_LANES values at once (the same operations lane by lane). */
+static inline __attribute__((always_inline)) V8 feistel_v(const Perm *p, V8 x)
 {
     unsigned wl = p->bits - p->bits / 2, wr = p->bits / 2;
-    uint64_t left[8], right[8];
-    for (int k = 0; k < 8; k++) {
-        left[k] = x[k] >> wr;
-        right[k] = x[k] & ((1ULL << wr) - 1);
-    }
+    V8 left = x >> wr, right = x & ((1ULL << wr) - 1);
     for (uint64_t round = 0; round < 4; round++) {
-        const uint64_t mask = (1ULL << wl) - 1;
-        for (int k = 0; k < 8; k++) {
-            uint64_t f = rng_mix(p->key ^ (right[k] * 0x9e3779b97f4a7c15ULL) ^ (round << 58));
-            uint64_t next = (left[k] ^ f) & mask;
-            left[k] = right[k];
-            right[k] = next;
-        }
+        V8 f = mix_v((right * 0x9e3779b97f4a7c15ULL) ^ (p->key ^ (round << 58)));
+        V8 next = (left ^ f) & ((1ULL << wl) - 1);
+        left = right;
+        right = next;
         unsigned w = wl;
         wl = wr;
         wr = w;
     }
-    for (int k = 0; k < 8; k++)
-        x[k] = (left[k] << wr) | right[k];
+    return (left << wr) | right;
 }
 
-void perm_apply_n(uint64_t *out, const Perm *p, uint64_t first, size_t n)
+RNG_CLONES
+void perm_apply_many(const Perm *p, uint64_t *out, const int64_t *in, size_t n)
 {
-    for (size_t i = 0; i < n; i += 8) {
-        uint64_t x[8];
-        for (int k = 0; k < 8; k++) /* lanes past n compute garbage that is not kept */
-            x[k] = (first + i + (uint64_t)k) & ((1ULL << p->bits) - 1);
-        perm_feistel8(p, x);
-        for (size_t k = 0; k < 8 && i + k < n; k++) {
-            uint64_t y = x[k];
-            while (y >= p->n) /* cycle walking, as perm_apply */
-                y = perm_feistel(p, y);
-            out[i + k] = y;
+    size_t i = 0;
+    for (; i + PERM_LANES <= n; i += PERM_LANES) {
+        V8 x;
+        for (int l = 0; l < PERM_LANES; l++)
+            x[l] = (uint64_t)in[i + l];
+        x = feistel_v(p, x);
+        V8 walk = x >= p->n; /* all ones in the lanes still outside [0, n) */
+        while (1) {
+            uint64_t any = 0;
+            for (int l = 0; l < PERM_LANES; l++)
+                any |= walk[l];
+            if (!any)
+                break;
+            x = (feistel_v(p, x) & walk) | (x & ~walk);
+            walk = x >= p->n;
         }
+        for (int l = 0; l < PERM_LANES; l++)
+            out[i + l] = x[l];
     }
+    for (; i < n; i++)
+        out[i] = perm_apply(p, (uint64_t)in[i]);
 }

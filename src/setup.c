@@ -143,7 +143,7 @@ static int check_in(double v, double lo, double hi, const char *opt, Status *st)
 static int optim_config(TrainConfig *c, const Options *o, Status *st)
 {
     /* In OptimKind order. */
-    static const char *const opts[] = {"adam", "sgd", "sparse-adam", "adagrad", NULL};
+    static const char *const opts[] = {"adam", "sgd", "sparse-adam", "adagrad", "sparse-sgd", NULL};
     static const char *const scheds[] = {"one-cycle", "constant", NULL};
     int kind = parse_choice(o->opt, opts, "opt", st);
     int sched = parse_choice(o->schedule, scheds, "schedule", st);

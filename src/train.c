@@ -15,24 +15,78 @@
 #include "collab/signals.h"
 
 /* Validation moves item rows in bounded chunks of this many ratings per rank. */
-enum { VALID_CHUNK = 4096 };
+enum { VALID_CHUNK = 16384 };
+/* How far ahead the fused step prefetches scattered rows: ratings ahead (a user's ratings
+ * are consecutive, so a few ratings is about as many users) and touched items ahead. */
+enum { FUSED_USERS_AHEAD = 6, FUSED_ITEMS_AHEAD = 6 };
 
+/* Per-batch buffers: what every step and validation use, and the per-rating item rows
+ * and gradients only the dense (unfused) step moves. */
 static void trainer_alloc_workspace(Trainer *t)
 {
     const size_t k = t->cfg.model.k;
     t->cap = t->cfg.bs > VALID_CHUNK ? t->cfg.bs : VALID_CHUNK;
     t->b_user = xmalloc(t->cap * sizeof(int32_t));
     t->b_item = xmalloc(t->cap * sizeof(int32_t));
-    t->b_pos = xmalloc(t->cap * sizeof(int64_t));
     t->b_y = xmalloc(t->cap * sizeof(float));
     t->pred = xmalloc(t->cap * sizeof(float));
-    t->z = xmalloc(t->cap * sizeof(float));
-    t->dpred = xmalloc(t->cap * sizeof(float));
-    t->irows = xmalloc(t->cap * k * sizeof(float));
-    t->g_irows = xmalloc(t->cap * k * sizeof(float));
-    t->ibias = xmalloc(t->cap * sizeof(float));
-    t->g_ibias = xmalloc(t->cap * sizeof(float));
-    t->touched = xmalloc(t->cap * sizeof(int32_t));
+    t->b_slot = xmalloc(t->cap * sizeof(int32_t));
+    t->b_first = xmalloc(t->cap);
+    t->g_row = xmalloc((k + 1) * sizeof(float));
+    if (t->fused)
+        return;
+    const size_t nb = t->cfg.bs;
+    t->b_pos = xmalloc(nb * sizeof(int64_t));
+    t->z = xmalloc(nb * sizeof(float));
+    t->dpred = xmalloc(nb * sizeof(float));
+    t->irows = xmalloc(nb * k * sizeof(float));
+    t->g_irows = xmalloc(nb * k * sizeof(float));
+    t->ibias = xmalloc(nb * sizeof(float));
+    t->g_ibias = xmalloc(nb * sizeof(float));
+}
+
+/* Sorts the n rows of order (file order within a user, by gidx) where they are not. */
+static int cmp_gidx(const void *a, const void *b)
+{
+    const int64_t x = ((const int64_t *)a)[0], y = ((const int64_t *)b)[0];
+    return (x > y) - (x < y);
+}
+
+static void sort_by_gidx(uint32_t *rows, size_t n, const int64_t *gidx)
+{
+    int sorted = 1;
+    for (size_t i = 1; i < n && sorted; i++)
+        sorted = gidx[rows[i - 1]] < gidx[rows[i]];
+    if (sorted)
+        return;
+    int64_t *pr = xmalloc(n * 2 * sizeof(int64_t));
+    for (size_t i = 0; i < n; i++)
+        pr[2 * i] = gidx[rows[i]], pr[2 * i + 1] = rows[i];
+    qsort(pr, n, 2 * sizeof(int64_t), cmp_gidx);
+    for (size_t i = 0; i < n; i++)
+        rows[i] = (uint32_t)pr[2 * i + 1];
+    free(pr);
+}
+
+/* The fused step's row order: local training rows grouped by user (counting sort), each
+ * user's rows in file order, so a batch's ratings of a user are consecutive and are
+ * summed in an order that does not depend on the number of ranks. */
+static void trainer_group_by_user(Trainer *t)
+{
+    const Dataset *ds = t->ds;
+    const size_t nu = t->model.n_users;
+    size_t *start = xcalloc(nu + 1, sizeof(size_t));
+    t->by_user = xmalloc((ds->n_train ? ds->n_train : 1) * sizeof(uint32_t));
+    for (size_t r = 0; r < ds->n_train; r++)
+        start[(size_t)ds->train_user[r] - t->user_lo + 1]++;
+    for (size_t u = 0; u < nu; u++)
+        start[u + 1] += start[u];
+    for (size_t r = 0; r < ds->n_train; r++)
+        t->by_user[start[(size_t)ds->train_user[r] - t->user_lo]++] = (uint32_t)r;
+    /* start[u] is now the end of user u's rows, the start of u + 1's. */
+    for (size_t u = 0, lo = 0; u < nu; lo = start[u++])
+        sort_by_gidx(t->by_user + lo, start[u] - lo, ds->train_gidx);
+    free(start);
 }
 
 /* The sparse optimizers' row groups: users (factors, bias), then items. */
@@ -68,11 +122,20 @@ void trainer_init(Trainer *t, const Ctx *ctx, const Dataset *ds, const TrainConf
     trainer_optim_groups(t);
     exchange_init(&t->x, ctx, l, cfg->model.k);
     const size_t n = ds->n_train ? ds->n_train : 1;
-    t->order = xmalloc(n * sizeof(uint32_t));
-    t->order_pos = xmalloc(n * sizeof(int64_t));
+    t->fused = optim_is_sparse(cfg->optim.kind);
+    if (t->fused) {
+        t->bo_user = xmalloc(n * sizeof(int32_t));
+        t->bo_item = xmalloc(n * sizeof(int32_t));
+        t->bo_y = xmalloc(n * sizeof(float));
+    } else {
+        t->order = xmalloc(n * sizeof(uint32_t));
+        t->order_pos = xmalloc(n * sizeof(int64_t));
+    }
     t->batch_start = xmalloc((t->n_batches + 1) * sizeof(size_t));
     t->order_epoch = -1;
     trainer_alloc_workspace(t);
+    if (t->fused)
+        trainer_group_by_user(t);
     smooth_init(&t->smooth, 0.98);
     uint64_t rounds = (ds->n_valid + VALID_CHUNK - 1) / VALID_CHUNK;
     CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, &rounds, 1, MPI_UINT64_T, MPI_MAX, ctx->comm));
@@ -86,7 +149,9 @@ void trainer_free(Trainer *t)
     exchange_free(&t->x);
     void *bufs[] = {t->order, t->order_pos, t->batch_start, t->b_user, t->b_item,
                     t->b_pos, t->b_y,       t->pred,        t->z,      t->dpred,
-                    t->irows, t->g_irows,   t->ibias,       t->g_ibias, t->touched};
+                    t->irows, t->g_irows,   t->ibias,       t->g_ibias,
+                    t->by_user, t->b_slot,  t->b_first,     t->g_row,   t->bo_user,
+                    t->bo_item, t->bo_y};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         free(bufs[i]);
     memset(t, 0, sizeof *t);
@@ -125,6 +190,21 @@ static void sort_bucket(int64_t *pos, uint32_t *row, size_t n)
     }
 }
 
+/* Places local row r at slot `at` of the epoch's order: its row and position, or for the
+ * fused step its rating itself (so a batch is read sequentially). */
+static void trainer_place(Trainer *t, size_t at, size_t r, int64_t pos)
+{
+    const Dataset *ds = t->ds;
+    if (t->fused) {
+        t->bo_user[at] = ds->train_user[r] - (int32_t)t->user_lo;
+        t->bo_item[at] = ds->train_item[r];
+        t->bo_y[at] = ds->train_rating[r];
+    } else {
+        t->order_pos[at] = pos;
+        t->order[at] = (uint32_t)r;
+    }
+}
+
 void trainer_shuffle(Trainer *t, int epoch)
 {
     if (t->order_epoch == epoch)
@@ -134,30 +214,30 @@ void trainer_shuffle(Trainer *t, int epoch)
     Perm p;
     perm_init(&p, ds->n_train_total, t->cfg.seed, RNG_STREAM_SHUFFLE, (uint64_t)epoch);
     /* Counting sort of the local rows by batch, then each batch by position. */
-    int64_t *pos = xmalloc((ds->n_train ? ds->n_train : 1) * sizeof(int64_t));
+    uint64_t *pos = xmalloc((ds->n_train ? ds->n_train : 1) * sizeof(uint64_t));
+    perm_apply_many(&p, pos, ds->train_gidx, ds->n_train);
     size_t *start = t->batch_start;
     memset(start, 0, (nb + 1) * sizeof(size_t));
-    for (size_t r = 0; r < ds->n_train; r++) {
-        uint64_t q = perm_apply(&p, (uint64_t)ds->train_gidx[r]);
-        pos[r] = q < kept ? (int64_t)q : -1; /* past the last full batch: dropped */
-        if (pos[r] >= 0)
-            start[q / bs + 1]++;
-    }
+    for (size_t r = 0; r < ds->n_train; r++)
+        if (pos[r] < kept) /* past the last full batch: dropped */
+            start[pos[r] / bs + 1]++;
     for (size_t b = 0; b < nb; b++)
         start[b + 1] += start[b];
     size_t *next = xmalloc((nb ? nb : 1) * sizeof(size_t));
     memcpy(next, start, nb * sizeof(size_t));
-    for (size_t r = 0; r < ds->n_train; r++) {
-        if (pos[r] < 0)
+    for (size_t i = 0; i < ds->n_train; i++) {
+        /* The fused step takes each batch grouped by user (by_user order), the others in
+         * position order. */
+        const size_t r = t->fused ? t->by_user[i] : i;
+        if (pos[r] >= kept)
             continue;
-        const size_t b = (size_t)pos[r] / bs;
+        const size_t b = pos[r] / bs;
         /* A batch whose every rating is here (always at one rank) is placed directly. */
-        const size_t at = start[b + 1] - start[b] == bs ? start[b] + (size_t)pos[r] % bs
-                                                         : next[b]++;
-        t->order_pos[at] = pos[r];
-        t->order[at] = (uint32_t)r;
+        const size_t at = !t->fused && start[b + 1] - start[b] == bs ? start[b] + pos[r] % bs
+                                                                     : next[b]++;
+        trainer_place(t, at, r, (int64_t)pos[r]);
     }
-    for (size_t b = 0; b < nb; b++)
+    for (size_t b = 0; b < nb && !t->fused; b++)
         if (start[b + 1] - start[b] < bs)
             sort_bucket(t->order_pos + start[b], t->order + start[b], start[b + 1] - start[b]);
     free(next);
@@ -178,10 +258,11 @@ static void trainer_load(Trainer *t, const int32_t *user, const int32_t *item, c
 }
 
 /* Squared (and, with ab, absolute) errors of the batch into order-free sums. */
-static void trainer_errors(const Trainer *t, size_t n, ExactSum *sq, ExactSum *ab)
+static void trainer_errors(const float *pred, const float *y, size_t n, ExactSum *sq,
+                           ExactSum *ab)
 {
     for (size_t j = 0; j < n; j++) {
-        const double d = (double)(t->pred[j] - t->b_y[j]); /* exact: float difference */
+        const double d = (double)(pred[j] - y[j]); /* exact: float difference */
         exact_add(sq, d * d);
         if (ab)
             exact_add(ab, fabs(d));
@@ -198,8 +279,68 @@ static void trainer_agree(Trainer *t, ExactSum *sums, int n)
     memset(t->want, 0, sizeof t->want);
 }
 
+/* The fixed-point scale of the fused step's item gradients: 2^(32 + ceil(log2 bs)). A
+ * rating's gradient is (2/bs)(pred - y) times at most 5.5/4 times a factor, so the scaled
+ * total of a batch stays far inside int64 while factors are below ~1000 (a model that
+ * large has diverged, and its loss says so). */
+static int trainer_fixed_exponent(size_t bs)
+{
+    int e = 0;
+    while (((size_t)1 << e) < bs)
+        e++;
+    return 32 + e;
+}
+
+/* The sparse optimizers' step, fused: batch grouped by user -> gather each distinct item
+ * once -> per user: forward, backward, and the user's update at once -> item gradients,
+ * summed as integers, to their owners -> owners update the items -> loss. */
+static double trainer_step_fused(Trainer *t, size_t b, double lr, double mom)
+{
+    const size_t first = t->batch_start[b], n = t->batch_start[b + 1] - first;
+    const size_t k = t->cfg.model.k;
+    const int32_t *user = t->bo_user + first;
+    const float *y = t->bo_y + first;
+    Model *m = &t->model;
+    SlotRows sr;
+    exchange_gather_slots(&t->x, &sr, t->b_slot, t->b_first, m, t->bo_item + first, n, 1);
+    const int e = trainer_fixed_exponent(t->cfg.bs);
+    const FusedRatings fr = {t->b_slot, t->b_first, y, n, sr.f, sr.b, sr.acc,
+                             (float)(2.0 / (double)t->cfg.bs), ldexpf(1.0f, e)};
+    optim_begin_step(&t->opt, m->params, lr);
+    OptimScalars os;
+    optim_scalars(&t->opt, lr, mom, &os);
+    for (size_t j0 = 0, j1; j0 < n; j0 = j1) {
+        const size_t u = (size_t)user[j0];
+        for (j1 = j0 + 1; j1 < n && (size_t)user[j1] == u; j1++)
+            ;
+        if (j1 + FUSED_USERS_AHEAD < n) /* a later user's row and optimizer state */
+            optim_prefetch_row(&t->opt, m->params, 0, (size_t)user[j1 + FUSED_USERS_AHEAD]);
+        const float ub = m->user_b ? m->user_b[u] : 0.0f;
+        model_fused_user(t->g_row, t->pred, &m->spec, m->user_f + u * k, ub, &fr, j0, j1);
+        const float *g[2] = {t->g_row, t->g_row + k};
+        optim_step_row(&t->opt, m->params, 0, u, g, &os);
+    }
+    const int64_t *rows;
+    const size_t nt = exchange_reduce_slot_grads(&t->x, &sr, &rows);
+    const double t0 = MPI_Wtime(), inv = ldexp(1.0, -e);
+    for (size_t q = 0; q < nt; q++) {
+        if (q + FUSED_ITEMS_AHEAD < nt)
+            optim_prefetch_row(&t->opt, m->params, 1, (size_t)rows[2 * (q + FUSED_ITEMS_AHEAD)]);
+        model_fixed_to_float(t->g_row, sr.acc + (size_t)rows[2 * q + 1] * (k + 1), k + 1, inv);
+        const float *g[2] = {t->g_row, t->g_row + k};
+        optim_step_row(&t->opt, m->params, 1, (size_t)rows[2 * q], g, &os);
+    }
+    t->update_seconds += MPI_Wtime() - t0;
+    ExactSum loss = {0};
+    trainer_errors(t->pred, y, n, &loss, NULL);
+    trainer_agree(t, &loss, 1);
+    return exact_value(&loss) / (double)t->cfg.bs;
+}
+
 double trainer_step(Trainer *t, size_t b, double lr, double mom)
 {
+    if (t->fused)
+        return trainer_step_fused(t, b, lr, mom);
     const Dataset *ds = t->ds;
     const size_t first = t->batch_start[b], n = t->batch_start[b + 1] - first;
     Model *m = &t->model;
@@ -211,20 +352,12 @@ double trainer_step(Trainer *t, size_t b, double lr, double mom)
     model_backward(m, t->g_irows, t->g_ibias, t->dpred, t->pred, t->z, t->b_user, t->irows, n);
     exchange_scatter_item_grads(&t->x, m, t->g_irows, t->g_ibias, t->b_item, t->b_pos, n);
     const double t0 = MPI_Wtime();
-    if (optim_is_sparse(t->opt.cfg.kind)) {
-        /* The rows touched: the same users and items at any number of ranks. */
-        optim_begin_step(&t->opt, m->params, lr);
-        optim_step_rows(&t->opt, m->params, m->grads, 0, t->b_user, n, lr, mom);
-        const size_t ni = exchange_touched_item_rows(&t->x, t->touched);
-        optim_step_rows(&t->opt, m->params, m->grads, 1, t->touched, ni, lr, mom);
-    } else {
-        optim_step(&t->opt, m->params, m->grads, lr, mom);
-    }
+    optim_step(&t->opt, m->params, m->grads, lr, mom);
     model_zero_user_grads(m, t->b_user, n); /* zero_grad: only the rows written */
     exchange_zero_item_grads(&t->x, m);
     t->update_seconds += MPI_Wtime() - t0;
     ExactSum loss = {0};
-    trainer_errors(t, n, &loss, NULL);
+    trainer_errors(t->pred, t->b_y, n, &loss, NULL);
     trainer_agree(t, &loss, 1);
     return exact_value(&loss) / (double)t->cfg.bs;
 }
@@ -247,9 +380,10 @@ double trainer_validate(Trainer *t, double *mae)
         size_t n = first < ds->n_valid ? ds->n_valid - first : 0;
         n = n < VALID_CHUNK ? n : VALID_CHUNK;
         trainer_load(t, ds->valid_user, ds->valid_item, ds->valid_rating, NULL, first, n);
-        exchange_gather_items(&t->x, t->irows, t->ibias, &t->model, t->b_item, n);
-        model_forward(t->pred, t->z, &t->model, t->b_user, t->irows, t->ibias, n);
-        trainer_errors(t, n, &sums[0], &sums[1]);
+        SlotRows sr;
+        exchange_gather_slots(&t->x, &sr, t->b_slot, t->b_first, &t->model, t->b_item, n, 0);
+        model_forward_slots(t->pred, &t->model, t->b_user, t->b_slot, sr.f, sr.b, n);
+        trainer_errors(t->pred, t->b_y, n, &sums[0], &sums[1]);
     }
     trainer_agree(t, sums, 2);
     const double nv = (double)ds->n_valid_total;

@@ -1,12 +1,12 @@
 #!/bin/sh
-# The sparse optimizers (--opt sparse-adam, adagrad): the same training at 1, 2 and 3
+# The sparse optimizers (--opt sparse-adam, adagrad, sparse-sgd): the same training at 1, 2 and 3
 # ranks ends with bitwise identical parameters, and a run stopped at a batch and resumed
 # at 3 ranks ends where the uninterrupted run does (the per-row decay products and
 # accumulators are in the checkpoint). Weight decay is on, so lazy decay is exercised.
 . "$top_srcdir/tests/lib.sh"
 set -e
 slice_latest 12000 "$TMP/slice"
-for opt in sparse-adam adagrad; do
+for opt in sparse-adam adagrad sparse-sgd; do
     args="train --data $TMP/slice --epochs 3 --n-factors 8 --progress never --quiet --opt $opt --wd 0.1"
     run_np 1 $args --dump-params "$TMP/p1.bin" >"$TMP/o1" || fail "$opt at 1 rank failed"
     for np in 2 3; do
@@ -31,6 +31,6 @@ done
 run_np 1 train --data "$TMP/slice" --epochs 3 --n-factors 8 --progress never --quiet --wd 0.1 \
     --dump-params "$TMP/dense.bin" >/dev/null || fail "dense run failed"
 ! cmp -s "$TMP/dense.bin" "$TMP/p1.bin" || fail "adagrad gave dense Adam's parameters"
-expect_fail 2 "option --opt: 'lazy' is not one of: adam, sgd, sparse-adam, adagrad" \
+expect_fail 2 "option --opt: 'lazy' is not one of: adam, sgd, sparse-adam, adagrad, sparse-sgd" \
     train --data "$TMP/slice" --opt lazy
 echo "sparse-optim: ok"

@@ -9,7 +9,7 @@
  *      it is skipped. optim_sync applies the pending factor float(P[now] / P[s]) to every
  *      row and restarts P at 1.
  *   3. Row-wise Adagrad by hand: acc += mean(g^2) over the row; p = p*(1 - lr*wd) +
- *      (-lr*g) / (sqrt(acc) + eps), in float, and against the same formula in double. */
+ *      g * (-lr / (sqrt(acc) + eps)), in float, and against the same formula in double. */
 #include "config.h"
 
 #include <math.h>
@@ -145,7 +145,7 @@ static void test_adagrad(void)
     /* The float formula exactly. */
     const float af = (0.3f * 0.3f + -0.4f * -0.4f + 0.0f) / 3.0f, df = sqrtf(af) + 1e-10f;
     TEST_CHECK(o.acc[0][0][0] == af);
-    TEST_CHECK(p[0] == 1.0f * 0.95f + (-0.1f * 0.3f) / df);
+    TEST_CHECK(p[0] == 1.0f * 0.95f + 0.3f * (-0.1f / df));
     /* Row 1 untouched; at step 2 it owes step 1's decay, then its own update. */
     TEST_CHECK(p[3] == 0.25f && o.acc[0][0][1] == 0.0f);
     const int32_t row1 = 1;
@@ -154,7 +154,7 @@ static void test_adagrad(void)
     optim_step_rows(&o, p, g2, 0, &row1, 1, 0.1, 0.9);
     const float a1 = (0.2f * 0.2f + 0.2f * 0.2f + 0.2f * 0.2f) / 3.0f;
     TEST_CHECK(o.acc[0][0][1] == a1);
-    TEST_CHECK(p[3] == (0.25f * 0.95f) * 0.95f + (-0.1f * 0.2f) / (sqrtf(a1) + 1e-10f));
+    TEST_CHECK(p[3] == (0.25f * 0.95f) * 0.95f + 0.2f * (-0.1f / (sqrtf(a1) + 1e-10f)));
     TEST_CLOSE(p[3], 0.25 * 0.95 * 0.95 - 0.1, 1e-6, 0); /* g / sqrt(g^2) = 1 */
     optim_free(&o);
 }

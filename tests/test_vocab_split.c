@@ -143,7 +143,7 @@ static void test_split_seeds(void)
     free(c);
 }
 
-/* split_words (perm_apply_n, eight rows at a time) gives split_random's rows, at any
+/* split_words (perm_apply_many, eight rows at a time) gives split_random's rows, at any
  * start word and with a last word cut short. */
 static void test_split_words(void)
 {

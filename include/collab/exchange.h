@@ -60,6 +60,16 @@ typedef struct Exchange {
     Buf rec_out, rec_in;            /* int64 (n, 2) (position, item) per rating gradient */
     Buf g_out, g_in;                /* float (n, k+1) per rating gradient */
     Buf order;                      /* (position, index) (n) received gradients, sorted */
+    /* the sparse step's slots (exchange_gather_slots / exchange_reduce_slot_grads) */
+    int *blk;                       /* (nranks) first slot of each owner's block */
+    int *req_n;                     /* (nranks) slots asked of each owner (0 for this rank) */
+    Buf slot_f, slot_b;             /* const float * (u), float (u): each slot's row */
+    Buf acc;                        /* int64 (u + s, k+1) fixed-point gradient per slot */
+    Buf touched;                    /* int64 (t, 2) (local item row, acc row) */
+    uint32_t *ostamp;               /* (local items) stamp per owned item, for the reduce */
+    int32_t *oslot;                 /* (local items) its entry in touched */
+    uint32_t ocur;
+    size_t n_slots, n_served;       /* of the last gather */
     size_t last_got;                /* gradients received by the last scatter (in rec_in) */
     uint64_t bytes;                 /* payload bytes this rank sent through the seam */
     uint64_t messages;              /* collective calls made */
@@ -84,13 +94,34 @@ void exchange_gather_items(Exchange *x, float *irows, float *ibias, const Model 
 void exchange_scatter_item_grads(Exchange *x, Model *m, const float *g_irows, const float *g_ibias,
                                  const int32_t *item, const int64_t *pos, size_t n);
 
-/* The local item rows (row - this rank's first item) the last exchange_scatter_item_grads
- * added to, with repeats, into rows (room for x->last_got). The same set of items at any
- * number of ranks: each item's gradients go to its owner. Returns the count. Local. */
-size_t exchange_touched_item_rows(const Exchange *x, int32_t *rows);
-
 /* Zeroes the item gradient rows the last exchange_scatter_item_grads added to. Local. */
 void exchange_zero_item_grads(Exchange *x, Model *m);
+
+/* ---- The sparse step's exchange: each distinct item of a batch once, both ways. ---- */
+
+/* The rows of a batch's distinct items (slots), for the fused sparse step. */
+typedef struct SlotRows {
+    size_t n;               /* slots: the batch's distinct items on this rank */
+    const float *const *f;  /* (n) factor row (k) of each slot: the owner's table row for
+                               this rank's items, a received copy for the others */
+    const float *b;         /* (n) bias of each slot (0 for MODEL_DOT) */
+    int64_t *acc;           /* (n, k+1) where the step accumulates each slot's gradient
+                               (factors, bias) in fixed point; the rows are not zeroed */
+} SlotRows;
+
+/* Collective: assigns each of this rank's n ratings a slot (slot[j]), marks the first
+ * rating of each slot in batch order (first[j] = 1), and fetches each distinct item's row
+ * once from its owner (a rank's own items are read in place). With want_grads, sr->acc
+ * has room for the step's gradients (else it is NULL: forward only). sr is valid until
+ * the next call. */
+void exchange_gather_slots(Exchange *x, SlotRows *sr, int32_t *slot, uint8_t *first,
+                           const Model *m, const int32_t *item, size_t n, int want_grads);
+
+/* Collective: sends each slot's accumulated gradient to the item's owner, where the
+ * contributions of every rank are added as integers (so the sum is the same bits whatever
+ * the ranks and the order). Sets *rows to (t, 2) pairs (local item row, row of sr->acc
+ * holding its total) for the t owned items any rank touched, and returns t. */
+size_t exchange_reduce_slot_grads(Exchange *x, SlotRows *sr, const int64_t **rows);
 
 /* Collective: sums n ExactSums and nflags int64 flags element-wise over all ranks, in
  * place, in one call (flags carry job-wide decisions such as "a rank was signalled"). */

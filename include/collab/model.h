@@ -57,6 +57,12 @@ void model_init_params(Model *m, uint64_t seed, int64_t user_row0, int64_t item_
 void model_forward(float *pred, float *z, const Model *m, const int32_t *urow, const float *irows,
                    const float *ibias, size_t n);
 
+/* model_forward's pred (the same bits) with each rating's item row given by its slot:
+ * vf[slot[j]] (k) and vb[slot[j]] (unused for MODEL_DOT), as exchange_gather_slots
+ * leaves them, so no row is copied per rating. Used for validation. Local. */
+void model_forward_slots(float *pred, const Model *m, const int32_t *urow, const int32_t *slot,
+                         const float *const *vf, const float *vb, size_t n);
+
 /* Forward for one user against n items, vectorised across the items: the item factor
  * rows come transposed, items_t (k, n) with factor c of item j at items_t[c * n + j], and
  * ibias (n; NULL for MODEL_DOT). pred[j] and z[j] are the bits model_forward gives for the
@@ -80,5 +86,35 @@ void model_zero_user_grads(Model *m, const int32_t *urow, size_t n);
  * gradient per rating: g_irows (n, k), g_ibias (n) (NULL for MODEL_DOT). */
 void model_backward(Model *m, float *g_irows, float *g_ibias, const float *dpred, const float *pred,
                     const float *z, const int32_t *urow, const float *irows, size_t n);
+
+/* ---- The fused sparse step (train.c, sparse optimizers) ---- */
+
+/* One batch's ratings on this rank as the fused kernel reads them: each rating's slot
+ * (its item's place among the batch's distinct items, exchange.h SlotRows). */
+typedef struct FusedRatings {
+    const int32_t *slot;     /* (n) slot of each rating */
+    const uint8_t *first;    /* (n) 1 where a rating is its slot's first in the batch */
+    const float *y;          /* (n) target ratings */
+    size_t n;                /* ratings of the batch on this rank */
+    const float *const *vf;  /* (u) factor row (k) of each slot */
+    const float *vb;         /* (u) bias of each slot (unused for MODEL_DOT) */
+    int64_t *acc;            /* (u, k+1) each slot's item gradient, fixed point */
+    float dscale;            /* d loss / d pred = dscale * (pred - y): 2 / batch size */
+    float qscale;            /* fixed-point scale of acc, a power of two */
+} FusedRatings;
+
+/* Forward, loss gradient and backward for one user's ratings j0..j1-1 of a batch, in
+ * order: pred[j]; the user's gradient into gu (k factors, then the bias at gu[k]; zeroed
+ * first), summed in rating order; and each rating's item gradient, truncated to an integer
+ * multiple of 1/qscale, into fr->acc[slot] (set at a slot's first rating, added after).
+ * Integer sums make an item's total the same bits at any number of ranks. The dot product
+ * sums its k terms in 16 fixed lanes, then pairwise (it vectorises; model_forward's
+ * sequential sum may differ in the last bit). Local, allocation-free. */
+void model_fused_user(float *gu, float *pred, const ModelSpec *s, const float *uf, float ub,
+                      const FusedRatings *fr, size_t j0, size_t j1);
+
+/* g[c] = a[c] * inv rounded to float (inv = 1/qscale): a fixed-point gradient row of
+ * width w back in float. Local. */
+void model_fixed_to_float(float *g, const int64_t *a, size_t w, double inv);
 
 #endif

@@ -17,8 +17,12 @@
  * updates only the rows a batch touched (optim_step_rows).
  *   sparse Adam: Adam's update on a touched row's elements, debiased with the global step
  *     count; an untouched row's moments are left as they are (lazy).
- *   row-wise Adagrad: one accumulator per table row, acc += mean over the row of g^2;
- *     p = p*(1 - lr*wd) + (-lr*g) / (sqrt(acc) + eps). No momentum.
+ *   row-wise Adagrad: one accumulator per table row, acc += mean over the row of g^2
+ *     (summed in 16 fixed lanes, then pairwise, so it vectorises);
+ *     p = p*(1 - lr*wd) + g * (-lr / (sqrt(acc) + eps)), the scale formed once per row.
+ *     No momentum.
+ *   sparse SGD: p = p*(1 - lr*wd) + g * (-lr) on a touched row; no momentum (a momentum
+ *     buffer would move every row at every step).
  *   Lazy decay: P = prod_i (1 - lr_i*wd) over the steps taken, in double. A row updated at
  *     step s and next touched at step t first gets p *= float(P[t-1] / P[s]), one
  *     multiplication for the steps it skipped; optim_sync brings every row up to date.
@@ -36,7 +40,8 @@ typedef enum OptimKind {
     OPTIM_ADAM = 0,
     OPTIM_SGD = 1,
     OPTIM_SPARSE_ADAM = 2, /* lazy Adam over the touched rows */
-    OPTIM_ADAGRAD = 3      /* row-wise Adagrad over the touched rows */
+    OPTIM_ADAGRAD = 3,     /* row-wise Adagrad over the touched rows */
+    OPTIM_SPARSE_SGD = 4   /* plain SGD over the touched rows (no momentum) */
 } OptimKind;
 
 /* Rows of one group for the sparse kinds: rows entities, each owning row r of up to two
@@ -100,6 +105,27 @@ void optim_begin_step(Optim *o, float *p, double lr);
  * Local. */
 void optim_step_rows(Optim *o, float *p, const float *g, size_t gi, const int32_t *rows,
                      size_t n, double lr, double mom);
+
+/* Scalars of one step, computed in double like fastai's Python and applied in float. */
+typedef struct OptimScalars {
+    float decay, mom, one_minus_mom, sqr_mom, one_minus_sqr, inv_debias2, step_size, eps, neg_lr;
+} OptimScalars;
+
+/* Sparse kinds: the scalars of the step begun by optim_begin_step, at lr and mom. Local. */
+void optim_scalars(const Optim *o, double lr, double mom, OptimScalars *s);
+
+/* Sparse kinds: updates row r of group gi from its gradient rows g[i] (width[i] floats of
+ * table i; unused when the table is absent), after applying its skipped decay. The
+ * caller updates a row at most once a step (optim_step_rows drops repeats from its list,
+ * then calls this); the fused training step calls it per user as soon as the user's
+ * gradient is complete. Local. */
+void optim_step_row(Optim *o, float *p, size_t gi, size_t r, const float *const g[2],
+                    const OptimScalars *s);
+
+/* Sparse kinds: asks the cache for the state optim_step_row will touch for row r of group
+ * gi (its parameters, moments or accumulators, decay): the rows of a batch are
+ * scattered, so the fused step prefetches a few rows ahead. Local; changes nothing. */
+void optim_prefetch_row(const Optim *o, const float *p, size_t gi, size_t r);
 
 /* Sparse kinds: applies every row's pending decay to p and restarts P at 1, so p is the
  * model as a dense decay would have left it (up to rounding). No-op for dense kinds. */

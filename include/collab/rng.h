@@ -36,8 +36,8 @@ typedef struct Perm {
 void perm_init(Perm *p, uint64_t n, uint64_t seed, uint64_t stream, uint64_t counter);
 /* Image of i (0 <= i < n) under the permutation. */
 uint64_t perm_apply(const Perm *p, uint64_t i);
-/* out[k] = perm_apply(p, first + k) for k < n (first + n <= p->n), several at a time:
- * the same values, faster. */
-void perm_apply_n(uint64_t *out, const Perm *p, uint64_t first, size_t n);
+/* out[j] = perm_apply(p, in[j]) for j < n, eight lanes at a time (the epoch shuffle's
+ * hot loop). Local. */
+void perm_apply_many(const Perm *p, uint64_t *out, const int64_t *in, size_t n);
 
 #endif

@@ -52,8 +52,11 @@ typedef struct Trainer {
     size_t valid_rounds; /* validation chunks, the most any rank needs */
     /* current epoch's local batch order */
     int order_epoch;     /* epoch that order holds, -1 none */
-    uint32_t *order;     /* (n_train) local rows, sorted by position */
-    int64_t *order_pos;  /* (n_train) their positions */
+    uint32_t *order;     /* (n_train) local rows, sorted by position (dense kinds) */
+    int64_t *order_pos;  /* (n_train) their positions (dense kinds) */
+    int32_t *bo_user;    /* (n_train) fused step: local user row, in batch order */
+    int32_t *bo_item;    /* (n_train) fused step: global item id, in batch order */
+    float *bo_y;         /* (n_train) fused step: rating, in batch order */
     size_t *batch_start; /* (n_batches + 1) local rows of batch b */
     /* per-batch workspace, sized for max(bs, validation chunk) ratings */
     size_t cap;
@@ -62,7 +65,12 @@ typedef struct Trainer {
     float *b_y, *pred, *z, *dpred; /* (cap) */
     float *irows, *g_irows;        /* (cap, k) */
     float *ibias, *g_ibias;        /* (cap) */
-    int32_t *touched;              /* (cap) local item rows the batch's gradients reached */
+    /* the fused step of the sparse optimizers (trainer_step) */
+    int fused;                     /* 1: sparse optimizer, fused step */
+    uint32_t *by_user;             /* (n_train) local rows sorted by (user, file order) */
+    int32_t *b_slot;               /* (cap) slot of each rating (exchange.h SlotRows) */
+    uint8_t *b_first;              /* (cap) first rating of its slot */
+    float *g_row;                  /* (k + 1) one row's gradient */
     SmoothLoss smooth;
     int64_t iter;    /* training batches done since the fit began */
     int start_epoch; /* where fit begins (a resumed run: the checkpoint's) */
