@@ -63,4 +63,32 @@ const char *prep_format_name(DataFormat f);
  * or moved element changes it. Local. */
 uint64_t prep_checksum(const void *col, size_t size, size_t n, uint64_t pos0);
 
+/* ---- Reading a prepared file (prep_file.c, used by prep_load.c) ---- */
+
+/* The parts of an open prepared file that every rank holds. */
+typedef struct PrepFile {
+    int64_t file; /* HDF5 file id (hid_t), -1 when closed */
+    const char *path;
+    uint64_t n_rows, n_users, n_items; /* stored keys, without #na# */
+    uint64_t *offsets;                 /* (n_users + 1) first row of each user */
+    char *blob[3];                     /* fixed-length strings: user keys, item keys, titles */
+    char **ukeys, **ikeys, **titles;   /* (n_users), (n_items), (n_items) into the blobs;
+                                          titles[i] NULL when unknown */
+    int64_t sums[3];                   /* checksums of ratings/row, item, rating */
+} PrepFile;
+
+/* Collective: opens path with the MPI-IO driver, checks the kind, the version, the
+ * options o against the file's (prep_load's conflicts) and every dataset's type and
+ * shape, and reads the offsets (checked to be increasing), keys and titles. Returns the
+ * agreed status; f is closeable either way. */
+int prep_file_open(PrepFile *f, const char *path, const DataOptions *o, MPI_Comm comm, Status *st);
+
+/* Closes f and frees what it holds; safe on a failed open. */
+void prep_file_close(PrepFile *f);
+
+/* Local (independent I/O): elements [start, start + n) of the one-dimensional dataset
+ * name of file into buf, as mtype (an HDF5 memory type id). Returns < 0 on failure. */
+int prep_read_slab(int64_t file, const char *name, int64_t mtype, void *buf, uint64_t start,
+                   uint64_t n);
+
 #endif
