@@ -299,7 +299,7 @@ static int32_t *read_item_keys(PartKeys *keys, const KeyTable *ids, const Movies
 {
     int32_t *kmap = xmalloc((ids->n ? ids->n : 1) * sizeof *kmap);
     for (size_t g = 0; g < ids->n; g++) {
-        int32_t mv = m->present ? keytable_find(&m->ids, ids->keys[g], ids->lens[g]) : -1;
+        int32_t mv = m->present ? movies_find(m, ids->keys[g], ids->lens[g]) : -1;
         const char *key = by_title && mv >= 0 ? m->titles[mv] : ids->keys[g];
         size_t before = keys->items.n;
         kmap[g] = keytable_intern(&keys->items, key, strlen(key));

@@ -148,6 +148,7 @@ void build_free(Build *b)
 
 void movies_free(Movies *m)
 {
+    free(m->by_int);
     for (size_t i = 0; i < m->ids.n; i++)
         free(m->titles[i]);
     free(m->titles);
@@ -274,6 +275,33 @@ static int time_field(ReadCtx *c, const FileLayout *lay, size_t ln, int64_t *ts)
 
 /* ---------------------------------------------------------------------------- movies */
 
+static int64_t simple_id(const char *s, size_t len);
+
+int32_t movies_find(const Movies *m, const char *id, size_t len)
+{
+    const int64_t v = simple_id(id, len);
+    if (v >= 0 && v < (1 << 26)) /* every such ID of m is in by_int */
+        return (uint64_t)v < m->cap_int ? m->by_int[v] - 1 : -1;
+    return keytable_find(&m->ids, id, len);
+}
+
+/* Records integer ID text id (when it is one, below 2^26) as movie k in m->by_int. */
+static void movies_put_int(Movies *m, const char *id, size_t len, int32_t k)
+{
+    const int64_t v = simple_id(id, len);
+    if (v < 0 || v >= (1 << 26))
+        return;
+    if ((uint64_t)v >= m->cap_int) {
+        size_t cap = m->cap_int ? m->cap_int : 1024;
+        while (cap <= (uint64_t)v)
+            cap *= 2;
+        m->by_int = xrealloc(m->by_int, cap * sizeof *m->by_int);
+        memset(m->by_int + m->cap_int, 0, (cap - m->cap_int) * sizeof *m->by_int);
+        m->cap_int = cap;
+    }
+    m->by_int[v] = k + 1;
+}
+
 /* One line of a movies or items file: an ID and its title. */
 static int movies_row(ReadCtx *c, Movies *m, const FileLayout *lay, size_t ln, char *line,
                       size_t len)
@@ -290,12 +318,13 @@ static int movies_row(ReadCtx *c, Movies *m, const FileLayout *lay, size_t ln, c
     title = c->fields.f[lay->col[COL_TITLE]];
     if (title.len == 0)
         return reader_bad_line(c, ln, "expected a title, found an empty field");
-    int32_t k = keytable_find(&m->ids, id.s, id.len);
+    int32_t k = movies_find(m, id.s, id.len);
     if (k >= 0)
         return reader_bad_line(c, ln,
                                "duplicate %s '%s' (first on line %zu); each ID needs one title",
                                lay->names[COL_ID], text_show(id.s, id.len).s, m->lines[k]);
     k = keytable_intern(&m->ids, id.s, id.len);
+    movies_put_int(m, id.s, id.len, k);
     if ((size_t)k == m->cap) {
         m->cap = m->cap ? 2 * m->cap : 1024;
         m->titles = xrealloc(m->titles, m->cap * sizeof *m->titles);
@@ -395,7 +424,7 @@ static int32_t build_user(Build *b, TextField key, int64_t num)
 static int build_new_item(ReadCtx *c, Build *b, const Movies *m, const FileLayout *lay, size_t ln,
                           TextField key, int32_t *item)
 {
-    int32_t mv = m->present ? keytable_find(&m->ids, key.s, key.len) : -1;
+    int32_t mv = m->present ? movies_find(m, key.s, key.len) : -1;
     if (m->present && mv < 0 && c->opt->item_by_title)
         return reader_bad_line(c, ln,
                                "%s '%s' is not in %s (items are keyed by title, so every "
@@ -417,7 +446,10 @@ static int row_finish(ReadCtx *c, Build *b, const Movies *m, const FileLayout *l
                       int64_t ts)
 {
     int32_t it = build_int_find(b, 1, inum);
-    if (it < 0 && (it = keytable_find(&b->items, item.s, item.len)) < 0) {
+    /* An integer ID below BY_INT_MAX that by_int lacks is new: no hash lookup. */
+    if (it < 0 && !(inum >= 0 && inum < BY_INT_MAX))
+        it = keytable_find(&b->items, item.s, item.len);
+    if (it < 0) {
         int rc = build_new_item(c, b, m, lay, ln, item, &it);
         if (rc != ROW_OK)
             return rc;

@@ -71,6 +71,8 @@ typedef struct Movies {
     char **titles; /* (ids.n) UTF-8 */
     size_t *lines; /* (ids.n) line of each ID, for duplicate messages */
     size_t cap;
+    int32_t *by_int; /* (cap_int) index + 1 of integer ID v, 0: absent (a cache of ids) */
+    size_t cap_int;
 } Movies;
 
 /* Rows under construction, with raw user and item IDs interned. */
@@ -132,6 +134,8 @@ void file_layout_items(FileLayout *lay, const Source *src, const DataOptions *op
 /* Reads a whole movies or items file into m (zeroed). Returns 0 or -1 (c->st set). */
 int movies_read(ReadCtx *c, Movies *m, const FileLayout *lay, const char *path);
 void movies_free(Movies *m);
+/* Index in m of the item ID (len bytes at id, canonical), or -1 when m lacks it. */
+int32_t movies_find(const Movies *m, const char *id, size_t len);
 
 /* Opens c->path and takes its first non-blank line: a header is checked (or, for a
  * delimited file, gives lay its columns); a data line is copied to *first for later
