@@ -477,26 +477,23 @@ static int64_t simple_id(const char *s, size_t len)
 
 enum { SIMPLE_FIELDS = 16 };
 
-/* The fast path for the common line: ASCII without NUL or quotes, a one-byte separator,
- * the expected number of fields, IDs that are integers as they print, and a rating and
- * time the checks of the general path accept; then its outcome is the general path's.
- * Returns 1 with *rc set when it took the line, 0 when the general path must. */
-static int row_simple(ReadCtx *c, Build *b, const Movies *m, const FileLayout *lay, size_t ln,
-                      const char *line, size_t len, int *rc)
+/* The nf fields of a simple line (ASCII without NUL, no quotes when d quotes, a one-byte
+ * separator) into f, 8 bytes at a time with exact per-byte tests. Returns 0 when the
+ * line is not simple or has another number of fields, else 1. */
+static int simple_fields(TextField *f, size_t nf, const char *line, size_t len,
+                         const TextDialect *d)
 {
-    const size_t nf = lay->n_fields;
-    if (lay->d.dcolon || nf == 0 || nf > SIMPLE_FIELDS)
-        return 0;
-    TextField f[SIMPLE_FIELDS];
-    size_t k = 0, at = 0, i = 0;
     const uint64_t ones = 0x0101010101010101ULL, low7 = 0x7F7F7F7F7F7F7F7FULL;
-    const uint64_t sep = ones * (unsigned char)lay->d.sep, quote = ones * '"';
-    for (; i + 8 <= len; i += 8) { /* 8 bytes at a time: exact per-byte zero tests */
-        uint64_t w, seps;
-        memcpy(&w, line + i, 8);
+    const uint64_t sep = ones * (unsigned char)d->sep, quote = ones * '"';
+    size_t k = 0, at = 0, i = 0;
+    for (; i < len; i += 8) {
+        uint64_t w = 0, seps;
+        memcpy(&w, line + i, len - i < 8 ? len - i : 8);
+        if (len - i < 8) /* pad the tail with a byte that matches nothing */
+            w |= ~(uint64_t)0 << (8 * (len - i)) & (ones * 'a');
         const uint64_t z = ~(((w & low7) + low7) | w | low7);
         const uint64_t q = ~((((w ^ quote) & low7) + low7) | (w ^ quote) | low7);
-        if ((w & ~low7) || z || (lay->d.quotes && q))
+        if ((w & ~low7) || z || (d->quotes && q))
             return 0; /* not ASCII, a NUL, or a quote */
         seps = ~((((w ^ sep) & low7) + low7) | (w ^ sep) | low7);
         for (; seps; seps &= seps - 1) {
@@ -507,19 +504,20 @@ static int row_simple(ReadCtx *c, Build *b, const Movies *m, const FileLayout *l
             at = at_sep + 1;
         }
     }
-    for (; i < len; i++) {
-        const unsigned char ch = (unsigned char)line[i];
-        if (ch >= 0x80 || ch == 0 || (ch == '"' && lay->d.quotes))
-            return 0;
-        if (ch == (unsigned char)lay->d.sep) {
-            if (k + 1 >= nf)
-                return 0;
-            f[k++] = (TextField){(char *)line + at, i - at};
-            at = i + 1;
-        }
-    }
     f[k++] = (TextField){(char *)line + at, len - at};
-    if (k != nf)
+    return k == nf;
+}
+
+/* The fast path for the common line: a simple line (simple_fields) with the expected
+ * number of fields, IDs that are integers as they print, and a rating and time the
+ * checks of the general path accept; then its outcome is the general path's. Returns 1
+ * with *rc set when it took the line, 0 when the general path must. */
+static int row_simple(ReadCtx *c, Build *b, const Movies *m, const FileLayout *lay, size_t ln,
+                      const char *line, size_t len, int *rc)
+{
+    TextField f[SIMPLE_FIELDS];
+    const size_t nf = lay->n_fields;
+    if (lay->d.dcolon || nf == 0 || nf > SIMPLE_FIELDS || !simple_fields(f, nf, line, len, &lay->d))
         return 0;
     const TextField user = f[lay->col[COL_USER]], item = f[lay->col[COL_ITEM]];
     const TextField r = f[lay->col[COL_RATING]];
