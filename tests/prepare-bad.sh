@@ -30,7 +30,11 @@ expect_fail 2 "option --skip-bad-lines" show-batch --data "$TMP/r.h5" --skip-bad
 expect_fail 2 "option --format: this run has --format ml-100k" show-batch --data "$TMP/r.h5" --format ml-100k
 "$COLLAB" show-batch --data "$TMP/r.h5" --format ml-csv --info >/dev/null || fail "--format ml-csv refused"
 
-# files that are not prepared ratings, or are damaged
+# files that are not prepared ratings, or are damaged; a file without the HDF5 signature
+# is read as text
+expect_fail 1 "cannot open '$TMP/none.h5'" show-batch --data "$TMP/none.h5"
+printf 'not HDF5\n' >"$TMP/text.h5"
+expect_fail 1 "$TMP/text.h5:1: the item column index 1 is out of range" show-batch --data "$TMP/text.h5"
 run_np 1 train --data "$TMP/slice" --epochs 1 --n-factors 2 --quiet --output "$TMP/model.h5" \
     >/dev/null || fail "train failed"
 expect_fail 1 "$TMP/model.h5: is a collab-mpi model file, not prepared ratings" \
