@@ -477,6 +477,30 @@ static int64_t simple_id(const char *s, size_t len)
 
 enum { SIMPLE_FIELDS = 16 };
 
+/* A plain decimal ("4", "3.5": digits and at most one '.', at most 15 digits, no sign
+ * or spaces) as text_parse_number computes it (m / 10^k, exact operands, one rounding);
+ * 0 when the text is not that plain, so that text_parse_number decides. */
+static int simple_decimal(const char *s, size_t len, double *out)
+{
+    static const double pow10[16] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                     1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    uint64_t m = 0;
+    int dot = 0, digits = 0, frac = 0;
+    for (size_t i = 0; i < len; i++) {
+        const unsigned d = (unsigned)((unsigned char)s[i] - '0');
+        if (d <= 9)
+            m = 10 * m + d, digits++, frac += dot;
+        else if (s[i] == '.' && !dot)
+            dot = 1;
+        else
+            return 0;
+    }
+    if (digits == 0 || digits > 15)
+        return 0;
+    *out = (double)m / pow10[frac];
+    return 1;
+}
+
 /* The nf fields of a simple line (ASCII without NUL, no quotes when d quotes, a one-byte
  * separator) into f, 8 bytes at a time with exact per-byte tests. Returns 0 when the
  * line is not simple or has another number of fields, else 1. */
@@ -524,11 +548,12 @@ static int row_simple(ReadCtx *c, Build *b, const Movies *m, const FileLayout *l
     const int64_t unum = simple_id(user.s, user.len), inum = simple_id(item.s, item.len);
     double rating;
     int64_t ts = 0;
-    if (unum < 0 || inum < 0 || text_parse_number(r.s, r.len, &rating) != 0 ||
+    if (unum < 0 || inum < 0 ||
+        (!simple_decimal(r.s, r.len, &rating) && text_parse_number(r.s, r.len, &rating) != 0) ||
         (lay->has_range && (rating < lay->lo || rating > lay->hi)))
         return 0;
-    if (lay->col[COL_TIME] >= 0 &&
-        text_parse_int64(f[lay->col[COL_TIME]].s, f[lay->col[COL_TIME]].len, &ts) != 0)
+    const TextField t = lay->col[COL_TIME] >= 0 ? f[lay->col[COL_TIME]] : (TextField){NULL, 0};
+    if (t.s && (ts = simple_id(t.s, t.len)) < 0 && text_parse_int64(t.s, t.len, &ts) != 0)
         return 0;
     *rc = row_finish(c, b, m, lay, ln, user, unum, item, inum, rating, ts);
     return 1;
