@@ -496,10 +496,13 @@ static int check_settings(hid_t file, const CkptContent *c, const char *path, St
         char got[1024];
         if (ckpt_setting_may_change(s->name))
             continue;
-        if (attr_read_str(g, s->name, got, sizeof got))
-            status_set(st, STATUS_DATA, "%s: setting '%s' is missing from the file", path,
-                       s->name);
-        else if (strcmp(got, s->value))
+        if (attr_read_str(g, s->name, got, sizeof got)) {
+            /* An option that does not apply to this run ("(none)", e.g. --layers of a dot
+             * model) may be absent from files written before it existed. */
+            if (strcmp(s->value, "(none)"))
+                status_set(st, STATUS_DATA, "%s: setting '%s' is missing from the file", path,
+                           s->name);
+        } else if (strcmp(got, s->value))
             status_set(st, STATUS_DATA, "%s: was written with --%s %s, this run has --%s %s "
                        "(only --epochs, checkpoint and output options may change on resume)",
                        path, s->name, got, s->name, s->value);

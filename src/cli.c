@@ -60,12 +60,24 @@ const OptSpec CLI_PREPARE_OPTS[] = {
 };
 
 const OptSpec CLI_MODEL_OPTS[] = {
-    OPT("model", OPT_STR, model, "M", "dot (DotProduct) or dotbias (DotProductBias)",
+    OPT("model", OPT_STR, model, "M",
+        "dot (DotProduct), dotbias (DotProductBias) or nn (EmbeddingNN, collab_learner's "
+        "use_nn=True)",
         "dotbias"),
-    OPT("n-factors", OPT_INT, n_factors, "K", "latent factors per user and item", "50"),
+    OPT("n-factors", OPT_INT, n_factors, "K",
+        "latent factors per user and item (dot models; nn sizes its embeddings by fastai's "
+        "emb_sz_rule)",
+        "50"),
+    OPT("layers", OPT_STR, layers, "W[,W...]",
+        "nn: widths of the hidden Linear-ReLU(-BatchNorm) layers (default: 100)", NULL),
+    OPT("batchnorm", OPT_STR, batchnorm, "yes|no",
+        "nn: BatchNorm after each hidden ReLU, as fastai's TabularModel (yes); no gives the "
+        "book's CollabNN (Linear with bias, ReLU) (default: yes)",
+        NULL),
     OPT("y-range", OPT_STR, y_range, "LO,HI",
-        "squeeze predictions with sigmoid_range, or none (default: 0,5.5 for dotbias, "
-        "none for dot)", NULL),
+        "squeeze predictions with sigmoid_range, or none (default: 0,5.5 for dotbias and nn, "
+        "none for dot)",
+        NULL),
     OPT_END,
 };
 

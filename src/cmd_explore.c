@@ -185,9 +185,10 @@ int cmd_biases(const Ctx *ctx, Options *o)
     UseModel u;
     int rc = usemodel_open(&u, ctx, o, 0);
     if (!rc && u.mf.spec.kind != MODEL_DOTBIAS) {
-        log_error("%s is a DotProduct model (--model dot): it learned no biases; train with "
+        log_error("%s is %s model (--model %s): it learned no biases; train with "
                   "--model dotbias",
-                  u.mf.path);
+                  u.mf.path, u.mf.spec.kind == MODEL_NN ? "an EmbeddingNN" : "a DotProduct",
+                  u.mf.spec.kind == MODEL_NN ? "nn" : "dot");
         rc = STATUS_DATA;
     }
     if (rc) {

@@ -83,17 +83,16 @@ static void popular_list(RecRun *run, TopN *t)
 static void known_list(RecRun *run, int32_t user, TopN *t, size_t *n_rated)
 {
     Infer *in = &run->u.in;
-    const size_t k = in->mf->spec.k;
     const int owner = layout_user_owner(&in->layout, (size_t)user);
     const int mine = run->ctx->rank == owner;
-    float *row = xmalloc((k + 1) * sizeof(float));
+    float *row = xmalloc(in->uw * sizeof(float));
     uint64_t nr = 0;
     const size_t j = (size_t)user - in->user_lo;
     if (mine) {
         infer_user_row(in, row, (size_t)user);
         nr = run->start[j + 1] - run->start[j];
     }
-    CHECK_MPI(MPI_Bcast(row, (int)(k + 1), MPI_FLOAT, owner, run->ctx->comm));
+    CHECK_MPI(MPI_Bcast(row, (int)in->uw, MPI_FLOAT, owner, run->ctx->comm));
     CHECK_MPI(MPI_Bcast(&nr, 1, MPI_UINT64_T, owner, run->ctx->comm));
     int32_t *rated = xmalloc((nr + 1) * sizeof(int32_t));
     if (mine)

@@ -200,6 +200,7 @@ static int run_resume(TrainRun *run, Trainer *t)
     }
     const double secs = MPI_Wtime() - t0, mb = file_mb(path);
     trainer_resume(t, &c.progress);
+    trainer_share_replicated(t);
     log_info("resume: %s at epoch %lld, batch %lld (%lld batches done); %.1f MB read and "
              "checked in %.3f s (%.0f MB/s)\n",
              path, (long long)c.progress.epoch, (long long)c.progress.batch,
@@ -344,6 +345,11 @@ int cmd_train(const Ctx *ctx, Options *o)
     cli_print_settings(&CLI_COMMANDS[0], o, &ds);
     Trainer t;
     trainer_init(&t, ctx, &ds, &cfg);
+    if (cfg.model.kind == MODEL_NN) {
+        char arch[256];
+        model_nn_describe(arch, sizeof arch, &t.cfg.model, ds.users.n, ds.items.n);
+        log_info("  %-18s %s\n", "nn", arch);
+    }
     rc = o->resume ? run_resume(&run, &t) : STATUS_OK;
     if (!rc)
         rc = run_open_metrics(&run, t.start_epoch);

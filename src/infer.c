@@ -49,19 +49,19 @@ static void sum_rows(int64_t *sums, const float *f, const float *b, size_t n, si
 /* The average known user and item (rows 1..), from every rank's rows. */
 static void cold_start_init(Infer *in)
 {
-    const size_t k = in->mf->spec.k, w = 2 * (k + 1);
-    int64_t *sums = xcalloc(2 * w, sizeof(int64_t));
-    sum_rows(sums, in->m.user_f, in->m.user_b, in->m.n_users, k, in->user_lo);
-    sum_rows(sums + w, in->m.item_f, in->m.item_b, in->m.n_items, k, in->item_lo);
-    CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, sums, (int)(2 * w), MPI_INT64_T, MPI_SUM, in->ctx->comm));
+    const size_t k = in->mf->spec.k, ku = in->m.ku, wu = 2 * (ku + 1), w = wu + 2 * (k + 1);
+    int64_t *sums = xcalloc(w, sizeof(int64_t));
+    sum_rows(sums, in->m.user_f, in->m.user_b, in->m.n_users, ku, in->user_lo);
+    sum_rows(sums + wu, in->m.item_f, in->m.item_b, in->m.n_items, k, in->item_lo);
+    CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, sums, (int)w, MPI_INT64_T, MPI_SUM, in->ctx->comm));
     const double nu = in->layout.n_users > 1 ? (double)(in->layout.n_users - 1) : 1.0;
     const double ni = in->layout.n_items > 1 ? (double)(in->layout.n_items - 1) : 1.0;
-    in->avg_user = xcalloc(k + 1, sizeof(float));
+    in->avg_user = xcalloc(ku + 1, sizeof(float));
     in->avg_item = xcalloc(k + 1, sizeof(float));
-    for (size_t c = 0; c <= k; c++) {
+    for (size_t c = 0; c <= ku; c++)
         in->avg_user[c] = (float)(fixed_value(sums + 2 * c) / nu);
-        in->avg_item[c] = (float)(fixed_value(sums + w + 2 * c) / ni);
-    }
+    for (size_t c = 0; c <= k; c++)
+        in->avg_item[c] = (float)(fixed_value(sums + wu + 2 * c) / ni);
     free(sums);
 }
 
@@ -89,6 +89,11 @@ static void infer_reserve(Infer *in, size_t rows)
     in->irows = xrealloc(in->irows, rows * k * sizeof(float));
     in->ibias = xrealloc(in->ibias, rows * sizeof(float));
     in->z = xrealloc(in->z, rows * sizeof(float));
+    if (in->m.dense) {
+        nn_work_free(&in->nnw);
+        nn_work_init(&in->nnw, &in->m.nn, rows);
+        in->nx = xrealloc(in->nx, rows * in->m.nn.n_in * sizeof(float));
+    }
 }
 
 int infer_init(Infer *in, const Ctx *ctx, const ModelFile *mf, const Layout *users, Status *st)
@@ -113,7 +118,8 @@ int infer_init(Infer *in, const Ctx *ctx, const ModelFile *mf, const Layout *use
     /* Inference takes no gradients: give their memory back. */
     free(in->m.grads);
     in->m.grads = NULL;
-    in->m.g_user_f = in->m.g_user_b = in->m.g_item_f = in->m.g_item_b = NULL;
+    in->m.g_user_f = in->m.g_user_b = in->m.g_item_f = in->m.g_item_b = in->m.g_dense = NULL;
+    in->uw = in->m.ku + 1;
     exchange_init(&in->x, ctx, &in->layout, mf->spec.k);
     infer_reserve(in, INFER_CHUNK);
     if (modelfile_read_rows(mf, &in->m, in->user_lo, in->item_lo, ctx, st))
@@ -132,6 +138,8 @@ void infer_free(Infer *in)
     free(in->irows);
     free(in->ibias);
     free(in->z);
+    nn_work_free(&in->nnw);
+    free(in->nx);
     memset(in, 0, sizeof *in);
 }
 
@@ -139,7 +147,7 @@ void infer_free(Infer *in)
 
 void infer_user_row(const Infer *in, float *row, size_t user)
 {
-    const size_t k = in->mf->spec.k;
+    const size_t k = in->m.ku;
     if (user == 0) {
         memcpy(row, in->avg_user, (k + 1) * sizeof(float));
         return;
@@ -159,9 +167,37 @@ float *infer_items_t(const Infer *in)
     return t;
 }
 
+/* MODEL_NN: the head in evaluation mode on rows [0, n) of in->nx into pred. */
+static void nn_predict(Infer *in, float *pred, size_t n)
+{
+    nn_forward(in->z, &in->nnw, in->m.dense, in->m.stats, in->nx, n, 0, &in->m.nn);
+    model_squash(pred, in->z, &in->mf->spec, n);
+}
+
+/* MODEL_NN: one user against n items given transposed, in chunks of the workspace. */
+static void nn_score_items(Infer *in, float *pred, const float *user_row, const float *items_t,
+                           size_t n)
+{
+    const size_t k = in->mf->spec.k, ku = in->m.ku, w = ku + k;
+    for (size_t first = 0; first < n; first += INFER_CHUNK) {
+        const size_t cnt = n - first < INFER_CHUNK ? n - first : INFER_CHUNK;
+        for (size_t j = 0; j < cnt; j++) {
+            float *x = in->nx + j * w;
+            memcpy(x, user_row, ku * sizeof(float));
+            for (size_t c = 0; c < k; c++)
+                x[ku + c] = items_t[c * n + first + j];
+        }
+        nn_predict(in, pred + first, cnt);
+    }
+}
+
 void infer_score_items(Infer *in, float *pred, const float *user_row, const float *items_t,
                        const float *bias, size_t n)
 {
+    if (in->m.dense) {
+        nn_score_items(in, pred, user_row, items_t, n);
+        return;
+    }
     infer_reserve(in, n);
     const size_t k = in->mf->spec.k;
     model_forward_items(pred, in->z, &in->mf->spec, user_row, user_row[k], items_t, bias, n);
@@ -172,6 +208,18 @@ static void predict_chunk(Infer *in, float *pred, const int32_t *user, const int
                           size_t n)
 {
     const size_t k = in->mf->spec.k;
+    if (in->m.dense) { /* MODEL_NN: the rows' inputs, then the head on the chunk */
+        const size_t ku = in->m.ku, w = ku + k;
+        for (size_t j = 0; j < n; j++) {
+            float *x = in->nx + j * w;
+            const float *u = user[j] ? in->m.user_f + (size_t)(user[j] - (int32_t)in->user_lo) * ku
+                                     : in->avg_user;
+            memcpy(x, u, ku * sizeof(float));
+            memcpy(x + ku, item[j] ? in->irows + j * k : in->avg_item, k * sizeof(float));
+        }
+        nn_predict(in, pred, n);
+        return;
+    }
     float *bias = in->m.item_b ? in->ibias : NULL;
     const Model avg = user_view(in, in->avg_user);
     for (size_t j = 0; j < n; j++) {

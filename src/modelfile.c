@@ -17,7 +17,8 @@
 #include "collab/check.h"
 
 static const char *const TABLE_NAMES[MF_TABLES] = {"model/user_factors", "model/user_bias",
-                                                   "model/item_factors", "model/item_bias"};
+                                                   "model/item_factors", "model/item_bias",
+                                                   "model/nn_params",    "model/nn_stats"};
 
 /* ------------------------------------------------------------------ settings */
 
@@ -55,6 +56,20 @@ const char *modelfile_setting(const ModelFile *mf, const char *name)
     return NULL;
 }
 
+/* The nn model's settings: layers and batchnorm. */
+static int parse_nn(ModelFile *mf, Status *st)
+{
+    const char *layers = modelfile_setting(mf, "layers"), *bn = modelfile_setting(mf, "batchnorm");
+    long long bad = 0;
+    if (!layers || !bn || model_parse_layers(&mf->spec, layers, &bad) ||
+        (strcmp(bn, "yes") && strcmp(bn, "no")))
+        return status_set(st, STATUS_DATA,
+                          "%s: settings layers '%s', batchnorm '%s' do not describe an nn model",
+                          mf->path, layers ? layers : "(missing)", bn ? bn : "(missing)");
+    mf->spec.use_bn = !strcmp(bn, "yes");
+    return STATUS_OK;
+}
+
 /* The model's shape from its settings (model, n-factors, y-range). */
 static int parse_spec(ModelFile *mf, Status *st)
 {
@@ -72,12 +87,16 @@ static int parse_spec(ModelFile *mf, Status *st)
     long long nk = strtoll(k, &end, 10);
     double lo = 0, hi = 0;
     ModelSpec *s = &mf->spec;
-    s->kind = !strcmp(model, "dotbias") ? MODEL_DOTBIAS : MODEL_DOT;
+    s->kind = !strcmp(model, "dotbias") ? MODEL_DOTBIAS
+              : !strcmp(model, "nn")    ? MODEL_NN
+                                        : MODEL_DOT;
     s->has_range = strcmp(yr, "none") != 0;
     if (s->has_range && sscanf(yr, "%lf,%lf", &lo, &hi) != 2)
         lo = hi = NAN;
-    if ((strcmp(model, "dot") && strcmp(model, "dotbias")) || *end || nk < 1 || nk > 100000 ||
-        !(lo <= hi))
+    if (s->kind == MODEL_NN && parse_nn(mf, st))
+        return st->code;
+    if ((strcmp(model, "dot") && strcmp(model, "dotbias") && strcmp(model, "nn")) || *end ||
+        nk < 1 || nk > 100000 || !(lo <= hi))
         return status_set(st, STATUS_DATA,
                           "%s: settings model '%s', n-factors '%s', y-range "
                           "'%s' do not describe a model",
@@ -151,13 +170,20 @@ static int read_data_attrs(hid_t file, ModelFile *mf, Status *st)
 /* Every model table of the spec: type, shape and a checksum attribute. */
 static int check_tables(hid_t file, ModelFile *mf, Status *st)
 {
+    ModelSpec *s = &mf->spec;
+    NNLayout L = {0};
+    model_nn_sizes(s, mf->data.n_users, mf->data.n_items);
+    if (s->kind == MODEL_NN)
+        nn_layout(&L, s->k_user + s->k, s->layers, s->n_layers, s->use_bn);
     const uint64_t rows[MF_TABLES] = {mf->data.n_users, mf->data.n_users, mf->data.n_items,
-                                      mf->data.n_items};
+                                      mf->data.n_items, L.n_params,       L.n_stats};
+    const int nn = s->kind == MODEL_NN;
     for (int t = 0; t < MF_TABLES && !st->code; t++) {
         const int factors = t == MF_USER_F || t == MF_ITEM_F;
-        if (!factors && mf->spec.kind != MODEL_DOTBIAS)
+        const int used = factors || (t <= MF_ITEM_B ? s->kind == MODEL_DOTBIAS : rows[t] > 0);
+        if (!used)
             continue;
-        uint64_t dims[2] = {rows[t], mf->spec.k};
+        uint64_t dims[2] = {rows[t], t == MF_USER_F && nn ? s->k_user : s->k};
         if (ckpt_check_dataset(file, TABLE_NAMES[t], H5T_FLOAT, 4, factors ? 2 : 1, dims, mf->path,
                                st))
             break;
@@ -347,16 +373,30 @@ static int64_t first_non_finite(const CkptTable *t)
     return -1;
 }
 
+/* MODEL_NN: rank 0's dense head and statistics to every rank. */
+static void share_nn(Model *m, const Ctx *ctx)
+{
+    if (!m->dense)
+        return;
+    CHECK_MPI(MPI_Bcast(m->dense, (int)m->nn.n_params, MPI_FLOAT, 0, ctx->comm));
+    if (m->nn.n_stats)
+        CHECK_MPI(MPI_Bcast(m->stats, (int)m->nn.n_stats, MPI_FLOAT, 0, ctx->comm));
+}
+
 int modelfile_read_rows(const ModelFile *mf, Model *m, size_t user_lo, size_t item_lo,
                         const Ctx *ctx, Status *st)
 {
-    const size_t k = mf->spec.k;
+    const size_t k = mf->spec.k, ku = m->ku;
     const size_t nu = mf->data.n_users, ni = mf->data.n_items;
+    /* the replicated nn tables: rank 0 reads them whole, then shares them */
+    const size_t np = m->nn.n_params, ns = m->nn.n_stats, r0 = ctx->rank == 0;
     CkptTable t[MF_TABLES] = {
-        {TABLE_NAMES[MF_USER_F], m->user_f, m->n_users, user_lo, nu, k, NULL, CKPT_F32},
+        {TABLE_NAMES[MF_USER_F], m->user_f, m->n_users, user_lo, nu, ku, NULL, CKPT_F32},
         {TABLE_NAMES[MF_USER_B], m->user_b, m->n_users, user_lo, nu, 1, NULL, CKPT_F32},
         {TABLE_NAMES[MF_ITEM_F], m->item_f, m->n_items, item_lo, ni, k, NULL, CKPT_F32},
-        {TABLE_NAMES[MF_ITEM_B], m->item_b, m->n_items, item_lo, ni, 1, NULL, CKPT_F32}};
+        {TABLE_NAMES[MF_ITEM_B], m->item_b, m->n_items, item_lo, ni, 1, NULL, CKPT_F32},
+        {TABLE_NAMES[MF_NN_PARAMS], m->dense, r0 ? np : 0, 0, np, 1, NULL, CKPT_F32},
+        {TABLE_NAMES[MF_NN_STATS], ns ? m->stats : NULL, r0 ? ns : 0, 0, ns, 1, NULL, CKPT_F32}};
     CkptTable use[MF_TABLES];
     uint64_t sums[MF_TABLES];
     size_t n = 0;
@@ -375,7 +415,10 @@ int modelfile_read_rows(const ModelFile *mf, Model *m, size_t user_lo, size_t it
                        "(did training diverge? try a lower --lr)",
                        mf->path, use[i].name, (long long)row);
     }
-    return status_agree(st, ctx->comm);
+    if (status_agree(st, ctx->comm))
+        return st->code;
+    share_nn(m, ctx);
+    return STATUS_OK;
 }
 
 /* ------------------------------------------------------------------ the rest */

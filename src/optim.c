@@ -26,6 +26,7 @@ void optim_init(Optim *o, const OptimConfig *cfg, size_t n)
     memset(o, 0, sizeof *o);
     o->cfg = *cfg;
     o->n = n;
+    o->n_decay = n;
     if (cfg->kind == OPTIM_ADAM || cfg->kind == OPTIM_SGD || cfg->kind == OPTIM_SPARSE_ADAM)
         o->m = xcalloc(n, sizeof(float));
     if (cfg->kind == OPTIM_ADAM || cfg->kind == OPTIM_SPARSE_ADAM)
@@ -69,6 +70,11 @@ void optim_free(Optim *o)
         free(o->acc[gi][1]);
     }
     memset(o, 0, sizeof *o);
+}
+
+void optim_no_decay_tail(Optim *o, size_t from)
+{
+    o->n_decay = from < o->n ? from : o->n;
 }
 
 void optim_reset(Optim *o)
@@ -153,12 +159,20 @@ void optim_step(Optim *o, float *p, const float *g, double lr, double mom)
     if (optim_is_sparse(c->kind))
         check_fail(__FILE__, __LINE__, "optim_step: a sparse optimizer takes optim_step_rows");
     o->step++;
+    const size_t nd = o->n_decay, rest = o->n - nd;
     if (c->kind == OPTIM_SGD) {
         const float decay = (float)(1.0 - lr * c->wd);
-        sgd_kernel(p, g, o->m, o->n, decay, (float)mom, (float)(-lr), mom != 0.0);
+        sgd_kernel(p, g, o->m, nd, decay, (float)mom, (float)(-lr), mom != 0.0);
+        if (rest)
+            sgd_kernel(p + nd, g + nd, o->m + nd, rest, 1.0f, (float)mom, (float)(-lr), mom != 0.0);
         return;
     }
-    adam_kernel(p, g, o->m, o->v, o->n, adam_scalars(o, lr, mom));
+    AdamScalars s = adam_scalars(o, lr, mom);
+    adam_kernel(p, g, o->m, o->v, nd, s);
+    if (rest) {
+        s.decay = 1.0f; /* the tail: no weight decay */
+        adam_kernel(p + nd, g + nd, o->m + nd, o->v + nd, rest, s);
+    }
 }
 
 /* ------------------------------------------------------------------ sparse kinds */

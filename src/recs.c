@@ -102,7 +102,7 @@ void recs_topn_all(RecsLists *out, Infer *in, const size_t *start, const int32_t
     if (bias)
         memcpy(cur.b, in->m.item_b, cur.n * sizeof(float));
     uint32_t *stamp = xcalloc(maxb + 1, sizeof(uint32_t)), mark = 0;
-    float *pred = xmalloc((maxb + 1) * sizeof(float)), *urow = xmalloc((k + 1) * sizeof(float));
+    float *pred = xmalloc((maxb + 1) * sizeof(float)), *urow = xmalloc(in->uw * sizeof(float));
     for (int s = 0; s < p; s++) {
         for (size_t j = 0; j < nu; j++) {
             if (want && !want[j])

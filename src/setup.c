@@ -2,6 +2,7 @@
  * subcommand needs (every rank reads its own part of the files: dataset_load). */
 #include "config.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,13 +112,52 @@ int cli_data_options(DataOptions *d, const Options *o, Status *st)
     return STATUS_OK;
 }
 
+/* --layers W[,W...]: the hidden widths of the nn model. */
+static int parse_layers(ModelSpec *m, const char *text, Status *st)
+{
+    long long bad = 0;
+    switch (model_parse_layers(m, text, &bad)) {
+    case 0:
+        return STATUS_OK;
+    case -2:
+        return status_set(st, STATUS_USAGE, "option --layers: width %lld is not in 1..100000", bad);
+    case -3:
+        return status_set(st, STATUS_USAGE, "option --layers: more than %d layers in '%s'",
+                          NN_MAX_LAYERS, text);
+    default:
+        return status_set(st, STATUS_USAGE,
+                          "option --layers: '%s' is not a comma-separated list of layer "
+                          "widths (e.g. 100 or 100,50)",
+                          text);
+    }
+}
+
+/* The nn model's options, and their absence for the dot models. */
+static int nn_config(ModelSpec *m, const Options *o, Status *st)
+{
+    if (m->kind != MODEL_NN) {
+        if (o->layers || o->batchnorm)
+            return status_set(st, STATUS_USAGE, "option --%s: only for --model nn",
+                              o->layers ? "layers" : "batchnorm");
+        return STATUS_OK;
+    }
+    static const char *const yesno[] = {"no", "yes", NULL};
+    int bn = parse_choice(o->batchnorm ? o->batchnorm : "yes", yesno, "batchnorm", st);
+    if (bn < 0)
+        return st->code;
+    m->use_bn = bn;
+    return parse_layers(m, o->layers ? o->layers : "100", st);
+}
+
 static int model_config(ModelSpec *m, const Options *o, Status *st)
 {
-    static const char *const models[] = {"dot", "dotbias", NULL};
+    static const char *const models[] = {"dot", "dotbias", "nn", NULL};
     int kind = parse_choice(o->model, models, "model", st);
     if (kind < 0)
         return st->code;
-    m->kind = kind ? MODEL_DOTBIAS : MODEL_DOT;
+    m->kind = (ModelKind)kind; /* in ModelKind order */
+    if (nn_config(m, o, st))
+        return st->code;
     if (o->n_factors < 1 || o->n_factors > 100000)
         return status_set(st, STATUS_USAGE, "option --n-factors: %lld is not in 1..100000",
                           (long long)o->n_factors);
@@ -170,6 +210,20 @@ int cli_train_config(TrainConfig *c, const Options *o, Status *st)
     memset(c, 0, sizeof *c);
     if (model_config(&c->model, o, st) || optim_config(c, o, st))
         return st->code;
+    if (c->model.kind == MODEL_NN && optim_is_sparse(c->optim.kind))
+        return status_set(st, STATUS_USAGE,
+                          "option --opt %s: not for --model nn (its dense layers take a dense "
+                          "step); use adam or sgd",
+                          o->opt);
+    if (c->model.kind == MODEL_NN && o->bs > (1 << 20))
+        return status_set(st, STATUS_USAGE,
+                          "option --bs: %lld is more than 1048576, the most --model nn takes "
+                          "(every rank holds the whole batch's inputs)",
+                          (long long)o->bs);
+    if (c->model.kind == MODEL_NN && c->model.use_bn && o->bs < 2)
+        return status_set(st, STATUS_USAGE,
+                          "option --bs: BatchNorm needs at least 2 ratings per batch "
+                          "(or --batchnorm no)");
     if (o->epochs < 0 || o->epochs > 1000000)
         return status_set(st, STATUS_USAGE, "option --epochs: %lld is not in 0..1000000",
                           (long long)o->epochs);
@@ -258,6 +312,10 @@ static void format_value(char *out, size_t len, const OptSpec *s, const Options 
         snprintf(out, len, "%s", default_data_path());
     else if (!strcmp(s->name, "y-range") && !o->y_range)
         snprintf(out, len, "%s", strcmp(o->model, "dot") ? "0,5.5" : "none");
+    else if (!strcmp(s->name, "layers") && !o->layers)
+        snprintf(out, len, "%s", strcmp(o->model, "nn") ? "(none)" : "100");
+    else if (!strcmp(s->name, "batchnorm") && !o->batchnorm)
+        snprintf(out, len, "%s", strcmp(o->model, "nn") ? "(none)" : "yes");
     else if (s->type == OPT_STR)
         snprintf(out, len, "%s", *(const char *const *)field ? *(const char *const *)field
                                                              : "(none)");

@@ -16,6 +16,8 @@
 
 /* Validation moves item rows in bounded chunks of this many ratings per rank. */
 enum { VALID_CHUNK = 16384 };
+/* MODEL_NN validates through its head in pieces of this many ratings (or bs). */
+enum { NN_EVAL_ROWS = 1024 };
 /* How far ahead the fused step prefetches scattered rows: ratings ahead (a user's ratings
  * are consecutive, so a few ratings is about as many users) and touched items ahead. */
 enum { FUSED_USERS_AHEAD = 6, FUSED_ITEMS_AHEAD = 6 };
@@ -43,6 +45,19 @@ static void trainer_alloc_workspace(Trainer *t)
     t->g_irows = xmalloc(nb * k * sizeof(float));
     t->ibias = xmalloc(nb * sizeof(float));
     t->g_ibias = xmalloc(nb * sizeof(float));
+    const Model *m = &t->model;
+    if (m->dense) { /* MODEL_NN: the whole batch's head, and validation in pieces of nn_cap */
+        const size_t w = m->nn.n_in, nc = nb > NN_EVAL_ROWS ? nb : NN_EVAL_ROWS;
+        nn_work_init(&t->nnw, &m->nn, nc);
+        t->nx = xmalloc(nc * w * sizeof(float));
+        t->gx = xmalloc(nb * w * sizeof(float));
+        t->gdx = xmalloc(nb * w * sizeof(float));
+        t->gitem = xmalloc(nb * sizeof(int32_t));
+        t->gz = xmalloc(nc * sizeof(float));
+        float **v[] = {&t->gy, &t->gpred, &t->gdz};
+        for (size_t i = 0; i < sizeof v / sizeof *v; i++)
+            *v[i] = xmalloc(nb * sizeof(float));
+    }
 }
 
 /* Sorts the n rows of order (file order within a user, by gidx) where they are not. */
@@ -114,24 +129,33 @@ void trainer_init(Trainer *t, const Ctx *ctx, const Dataset *ds, const TrainConf
     t->user_lo = layout_user_lo(l, ctx->rank);
     t->n_batches = ds->n_train_total / cfg->bs;
     t->cfg.sched.total = (int64_t)t->n_batches * cfg->epochs;
-    model_init(&t->model, &cfg->model, layout_user_count(l, ctx->rank),
+    model_nn_sizes(&t->cfg.model, l->n_users, l->n_items);
+    model_init(&t->model, &t->cfg.model, layout_user_count(l, ctx->rank),
                layout_item_count(l, ctx->rank));
     model_init_params(&t->model, cfg->seed, (int64_t)t->user_lo,
                       (int64_t)layout_item_lo(l, ctx->rank));
     optim_init(&t->opt, &cfg->optim, t->model.n_params);
+    if (t->model.dense) /* fastai's wd_bn_bias=False: BatchNorm and biases undecayed */
+        optim_no_decay_tail(&t->opt,
+                            (size_t)(t->model.dense - t->model.params) + t->model.nn.n_decay);
     trainer_optim_groups(t);
-    exchange_init(&t->x, ctx, l, cfg->model.k);
+    exchange_init(&t->x, ctx, l, t->cfg.model.k);
     const size_t n = ds->n_train ? ds->n_train : 1;
     t->fused = optim_is_sparse(cfg->optim.kind);
     if (t->fused) {
         t->bo_user = xmalloc(n * sizeof(int32_t));
         t->bo_item = xmalloc(n * sizeof(int32_t));
         t->bo_y = xmalloc(n * sizeof(float));
+        t->bo_slot = xmalloc(n * sizeof(int32_t));
+        t->bo_first = xmalloc(n);
     } else {
         t->order = xmalloc(n * sizeof(uint32_t));
         t->order_pos = xmalloc(n * sizeof(int64_t));
     }
     t->batch_start = xmalloc((t->n_batches + 1) * sizeof(size_t));
+    /* Kept from epoch to epoch: a fresh block this large would be mapped, and its pages
+     * faulted in and zeroed by the kernel, at every shuffle. */
+    t->shuffle_pos = xmalloc(n * sizeof(uint64_t));
     t->order_epoch = -1;
     trainer_alloc_workspace(t);
     if (t->fused)
@@ -147,11 +171,13 @@ void trainer_free(Trainer *t)
     model_free(&t->model);
     optim_free(&t->opt);
     exchange_free(&t->x);
-    void *bufs[] = {t->order, t->order_pos, t->batch_start, t->b_user, t->b_item,
-                    t->b_pos, t->b_y,       t->pred,        t->z,      t->dpred,
-                    t->irows, t->g_irows,   t->ibias,       t->g_ibias,
-                    t->by_user, t->b_slot,  t->b_first,     t->g_row,   t->bo_user,
-                    t->bo_item, t->bo_y};
+    nn_work_free(&t->nnw);
+    void *bufs[] = {t->order,   t->order_pos, t->batch_start, t->b_user,   t->b_item,  t->b_pos,
+                    t->b_y,     t->pred,      t->z,           t->dpred,    t->irows,   t->g_irows,
+                    t->ibias,   t->g_ibias,   t->by_user,     t->b_slot,   t->b_first, t->g_row,
+                    t->bo_user, t->bo_item,   t->bo_y,        t->bo_slot,  t->bo_first, t->nx,
+                    t->gx,      t->gdx,       t->gy,          t->gz,       t->gpred,   t->gdz,
+                    t->gitem};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         free(bufs[i]);
     memset(t, 0, sizeof *t);
@@ -214,7 +240,7 @@ void trainer_shuffle(Trainer *t, int epoch)
     Perm p;
     perm_init(&p, ds->n_train_total, t->cfg.seed, RNG_STREAM_SHUFFLE, (uint64_t)epoch);
     /* Counting sort of the local rows by batch, then each batch by position. */
-    uint64_t *pos = xmalloc((ds->n_train ? ds->n_train : 1) * sizeof(uint64_t));
+    uint64_t *pos = t->shuffle_pos;
     perm_apply_many(&p, pos, ds->train_gidx, ds->n_train);
     size_t *start = t->batch_start;
     memset(start, 0, (nb + 1) * sizeof(size_t));
@@ -241,7 +267,8 @@ void trainer_shuffle(Trainer *t, int epoch)
         if (start[b + 1] - start[b] < bs)
             sort_bucket(t->order_pos + start[b], t->order + start[b], start[b + 1] - start[b]);
     free(next);
-    free(pos);
+    if (t->fused) /* the epoch's item requests, all at once */
+        exchange_plan_epoch(&t->x, t->bo_slot, t->bo_first, t->bo_item, start, nb);
     t->order_epoch = epoch;
 }
 
@@ -279,6 +306,28 @@ static void trainer_agree(Trainer *t, ExactSum *sums, int n)
     memset(t->want, 0, sizeof t->want);
 }
 
+/* MODEL_NN's step for this rank's n loaded ratings of the batch at position pos0. The
+ * dense head is replicated and every rank runs it on the whole batch, gathered in
+ * position order: its gradients are the same bits on every rank and at any -np (no
+ * cross-rank float sum), and BatchNorm sees the global batch. The gradient wrt every
+ * rating's input is then on every rank: users add their own ratings' (position order),
+ * and each item's owner adds its items' (position order), as the scatter would. */
+static void trainer_nn_batch(Trainer *t, size_t n, int64_t pos0)
+{
+    Model *m = &t->model;
+    const ModelSpec *s = &m->spec;
+    const size_t bs = t->cfg.bs;
+    const NNLocal in = {n, t->b_user, t->b_item, t->b_y, t->b_pos, pos0};
+    exchange_nn_batch(&t->x, t->gx, t->gy, t->gitem, m, &in, bs);
+    nn_forward(t->gz, &t->nnw, m->dense, m->stats, t->gx, bs, 1, &m->nn);
+    model_squash(t->gpred, t->gz, s, bs);
+    model_mse(t->dpred, t->gpred, t->gy, bs, (double)bs); /* t->dpred: (bs) scratch */
+    model_squash_backward(t->gdz, t->dpred, t->gz, s, bs);
+    nn_backward(m->g_dense, t->gdx, &t->nnw, m->dense, t->gx, t->gdz, bs, &m->nn);
+    model_nn_take_rows(m, t->pred, t->gpred, t->gdx, t->b_user, t->b_pos, pos0, n);
+    exchange_nn_item_grads(&t->x, m, t->gdx, t->gitem, bs);
+}
+
 /* The fixed-point scale of the fused step's item gradients: 2^(32 + ceil(log2 bs)). A
  * rating's gradient is (2/bs)(pred - y) times at most 5.5/4 times a factor, so the scaled
  * total of a batch stays far inside int64 while factors are below ~1000 (a model that
@@ -302,9 +351,9 @@ static double trainer_step_fused(Trainer *t, size_t b, double lr, double mom)
     const float *y = t->bo_y + first;
     Model *m = &t->model;
     SlotRows sr;
-    exchange_gather_slots(&t->x, &sr, t->b_slot, t->b_first, m, t->bo_item + first, n, 1);
+    exchange_gather_planned(&t->x, &sr, m, b);
     const int e = trainer_fixed_exponent(t->cfg.bs);
-    const FusedRatings fr = {t->b_slot, t->b_first, y, n, sr.f, sr.b, sr.acc,
+    const FusedRatings fr = {t->bo_slot + first, t->bo_first + first, y, n, sr.f, sr.b, sr.acc,
                              (float)(2.0 / (double)t->cfg.bs), ldexpf(1.0f, e)};
     optim_begin_step(&t->opt, m->params, lr);
     OptimScalars os;
@@ -344,13 +393,18 @@ double trainer_step(Trainer *t, size_t b, double lr, double mom)
     const Dataset *ds = t->ds;
     const size_t first = t->batch_start[b], n = t->batch_start[b + 1] - first;
     Model *m = &t->model;
+    const int nn = m->dense != NULL;
     trainer_load(t, ds->train_user, ds->train_item, ds->train_rating, t->order + first, 0, n);
     memcpy(t->b_pos, t->order_pos + first, n * sizeof(int64_t));
-    exchange_gather_items(&t->x, t->irows, t->ibias, m, t->b_item, n);
-    model_forward(t->pred, t->z, m, t->b_user, t->irows, t->ibias, n);
-    model_mse(t->dpred, t->pred, t->b_y, n, (double)t->cfg.bs);
-    model_backward(m, t->g_irows, t->g_ibias, t->dpred, t->pred, t->z, t->b_user, t->irows, n);
-    exchange_scatter_item_grads(&t->x, m, t->g_irows, t->g_ibias, t->b_item, t->b_pos, n);
+    if (nn) {
+        trainer_nn_batch(t, n, (int64_t)(b * t->cfg.bs));
+    } else {
+        exchange_gather_items(&t->x, t->irows, t->ibias, m, t->b_item, n);
+        model_forward(t->pred, t->z, m, t->b_user, t->irows, t->ibias, n);
+        model_mse(t->dpred, t->pred, t->b_y, n, (double)t->cfg.bs);
+        model_backward(m, t->g_irows, t->g_ibias, t->dpred, t->pred, t->z, t->b_user, t->irows, n);
+        exchange_scatter_item_grads(&t->x, m, t->g_irows, t->g_ibias, t->b_item, t->b_pos, n);
+    }
     const double t0 = MPI_Wtime();
     optim_step(&t->opt, m->params, m->grads, lr, mom);
     model_zero_user_grads(m, t->b_user, n); /* zero_grad: only the rows written */
@@ -365,6 +419,20 @@ double trainer_step(Trainer *t, size_t b, double lr, double mom)
 void trainer_sync(Trainer *t)
 {
     optim_sync(&t->opt, t->model.params);
+}
+
+/* MODEL_NN's predictions for the n loaded ratings, whose item rows sr holds, in
+ * evaluation mode (BatchNorm with its running statistics): each rating on its own, so
+ * each rank does its own, in pieces of the workspace's rows. */
+static void trainer_predict_nn(Trainer *t, const SlotRows *sr, size_t n)
+{
+    Model *m = &t->model;
+    for (size_t j0 = 0, cnt; j0 < n; j0 += cnt) {
+        cnt = n - j0 < t->nnw.cap ? n - j0 : t->nnw.cap;
+        model_nn_inputs(t->nx, m, t->b_user + j0, t->b_slot + j0, sr->f, cnt);
+        nn_forward(t->gz, &t->nnw, m->dense, m->stats, t->nx, cnt, 0, &m->nn);
+        model_squash(t->pred + j0, t->gz, &m->spec, cnt);
+    }
 }
 
 double trainer_validate(Trainer *t, double *mae)
@@ -382,7 +450,10 @@ double trainer_validate(Trainer *t, double *mae)
         trainer_load(t, ds->valid_user, ds->valid_item, ds->valid_rating, NULL, first, n);
         SlotRows sr;
         exchange_gather_slots(&t->x, &sr, t->b_slot, t->b_first, &t->model, t->b_item, n, 0);
-        model_forward_slots(t->pred, &t->model, t->b_user, t->b_slot, sr.f, sr.b, n);
+        if (t->model.dense)
+            trainer_predict_nn(t, &sr, n);
+        else
+            model_forward_slots(t->pred, &t->model, t->b_user, t->b_slot, sr.f, sr.b, n);
         trainer_errors(t->pred, t->b_y, n, &sums[0], &sums[1]);
     }
     trainer_agree(t, sums, 2);
@@ -509,6 +580,28 @@ static size_t trainer_sparse_tables(Trainer *t, CkptTable *tables)
     return n;
 }
 
+/* MODEL_NN's replicated tables: the dense head (and its moments), the BatchNorm running
+ * statistics. Rank 0 writes and reads them whole (the other ranks hold 0 rows of them);
+ * trainer_resume hands them to every rank. */
+static size_t trainer_nn_tables(Trainer *t, CkptTable *tables, int with_optimizer)
+{
+    static const char *const names[3] = {"model/nn_params", "optimizer/m/nn_params",
+                                         "optimizer/v/nn_params"};
+    Model *m = &t->model;
+    const size_t np = m->nn.n_params, ns = m->nn.n_stats, r0 = t->ctx->rank == 0;
+    const size_t off = (size_t)(m->dense - m->params);
+    float *base[3] = {m->params, t->opt.m, t->opt.v};
+    size_t n = 0;
+    for (int s = 0; s < (with_optimizer ? 3 : 1); s++)
+        if (base[s])
+            tables[n++] =
+                (CkptTable){names[s], base[s] + off, r0 ? np : 0, 0, np, 1, NULL, CKPT_F32};
+    if (ns)
+        tables[n++] =
+            (CkptTable){"model/nn_stats", m->stats, r0 ? ns : 0, 0, ns, 1, NULL, CKPT_F32};
+    return n;
+}
+
 size_t trainer_tables(Trainer *t, CkptTable *tables, int with_optimizer)
 {
     const Layout *l = &t->ds->layout;
@@ -533,21 +626,38 @@ size_t trainer_tables(Trainer *t, CkptTable *tables, int with_optimizer)
         const size_t rows[4] = {m->n_users, m->n_users, m->n_items, m->n_items};
         const size_t row0[4] = {t->user_lo, t->user_lo, ilo, ilo};
         const size_t total[4] = {l->n_users, l->n_users, l->n_items, l->n_items};
-        const size_t width[4] = {k, 1, k, 1};
+        const size_t width[4] = {m->ku, 1, k, 1};
         for (int i = 0; i < 4; i++)
             if (at[i])
                 tables[n++] = (CkptTable){names[s][i], at[i], rows[i], row0[i], total[i], width[i],
                                           NULL, CKPT_F32};
     }
+    if (m->dense)
+        n += trainer_nn_tables(t, tables + n, with_optimizer);
     if (with_optimizer)
         n += trainer_sparse_tables(t, tables + n);
     return n;
+}
+
+void trainer_share_replicated(Trainer *t)
+{
+    Model *m = &t->model;
+    if (!m->dense)
+        return;
+    const size_t off = (size_t)(m->dense - m->params), np = m->nn.n_params;
+    float *bufs[3] = {m->params, t->opt.m, t->opt.v};
+    for (int i = 0; i < 3; i++)
+        if (bufs[i])
+            CHECK_MPI(MPI_Bcast(bufs[i] + off, (int)np, MPI_FLOAT, 0, t->ctx->comm));
+    if (m->nn.n_stats)
+        CHECK_MPI(MPI_Bcast(m->stats, (int)m->nn.n_stats, MPI_FLOAT, 0, t->ctx->comm));
 }
 
 /* Copies of what lr_find changes, to put back afterwards: the model and the optimizer
  * (moments, and the sparse kinds' per-row state). */
 typedef struct Saved {
     float *params, *m, *v;
+    float *stats; /* MODEL_NN's BatchNorm running statistics */
     float *acc[OPTIM_MAX_GROUPS][2];
     double *decay_at[OPTIM_MAX_GROUPS];
     double decay_prod;
@@ -574,6 +684,7 @@ static void saved_take(Saved *s, const Trainer *t)
     const size_t n = t->model.n_params * sizeof(float);
     memset(s, 0, sizeof *s);
     s->params = dup_or_null(t->model.params, n);
+    s->stats = dup_or_null(t->model.stats, t->model.nn.n_stats * sizeof(float));
     s->m = dup_or_null(o->m, n);
     s->v = dup_or_null(o->v, n);
     for (size_t gi = 0; gi < o->n_groups; gi++) {
@@ -591,6 +702,7 @@ static void saved_restore(Saved *s, Trainer *t)
     Optim *o = &t->opt;
     const size_t n = t->model.n_params * sizeof(float);
     put_back(t->model.params, s->params, n);
+    put_back(t->model.stats, s->stats, t->model.nn.n_stats * sizeof(float));
     put_back(o->m, s->m, n);
     put_back(o->v, s->v, n);
     for (size_t gi = 0; gi < o->n_groups; gi++) {
@@ -652,7 +764,8 @@ int trainer_dump_params(const Trainer *t, const char *path, char *msg, size_t ms
 {
     const Model *m = &t->model;
     const Layout *l = &t->ds->layout;
-    const size_t k = m->spec.k, nu = l->n_users, ni = l->n_items, bias = m->user_b != NULL;
+    const size_t k = m->spec.k, ku = m->ku, nu = l->n_users, ni = l->n_items;
+    const size_t bias = m->user_b != NULL, r0 = t->ctx->rank == 0;
     const size_t ulo = t->user_lo, ilo = layout_item_lo(l, t->ctx->rank);
     MPI_File f;
     if (t->ctx->rank == 0)
@@ -662,8 +775,8 @@ int trainer_dump_params(const Trainer *t, const char *path, char *msg, size_t ms
         MPI_File_open(t->ctx->comm, path, MPI_MODE_CREATE | MPI_MODE_WRONLY, MPI_INFO_NULL, &f);
     if (rc == MPI_SUCCESS) {
         size_t base = 0;
-        rc |= dump_table(f, m->user_f, m->n_users * k, base + ulo * k);
-        base += nu * k;
+        rc |= dump_table(f, m->user_f, m->n_users * ku, base + ulo * ku);
+        base += nu * ku;
         if (bias) {
             rc |= dump_table(f, m->user_b, m->n_users, base + ulo);
             base += nu;
@@ -672,6 +785,11 @@ int trainer_dump_params(const Trainer *t, const char *path, char *msg, size_t ms
         base += ni * k;
         if (bias)
             rc |= dump_table(f, m->item_b, m->n_items, base + ilo);
+        base += bias ? ni : 0;
+        if (m->dense) { /* replicated: rank 0 writes them */
+            rc |= dump_table(f, m->dense, r0 ? m->nn.n_params : 0, base);
+            rc |= dump_table(f, m->stats, r0 ? m->nn.n_stats : 0, base + m->nn.n_params);
+        }
         rc |= MPI_File_close(&f);
     }
     int bad = rc != MPI_SUCCESS;

@@ -136,6 +136,36 @@ static void test_adam_zero_grad(void)
     }
 }
 
+/* fastai's wd_bn_bias=False: with optim_no_decay_tail(from), zero gradients leave
+ * p[from..n) untouched while p[0..from) decays, for Adam and SGD; with gradients, the
+ * tail steps exactly as a wd = 0 optimizer steps it. */
+static void test_no_decay_tail(void)
+{
+    const size_t from = 20;
+    for (int kind = 0; kind < 2; kind++) {
+        const OptimConfig cfg = {kind ? OPTIM_SGD : OPTIM_ADAM, 0.1, 0.99, 1e-5};
+        OptimConfig nowd = cfg;
+        nowd.wd = 0.0;
+        float p[N], p0[N], q[N], g[N];
+        fill(p0, N, 1.0);
+        fill(g, N, 0.5);
+        Optim o, r;
+        optim_init(&o, &cfg, N);
+        optim_init(&r, &nowd, N);
+        optim_no_decay_tail(&o, from);
+        memcpy(p, p0, sizeof p);
+        memcpy(q, p0, sizeof q);
+        for (int s = 0; s < 3; s++) {
+            optim_step(&o, p, g, 0.05, 0.9);
+            optim_step(&r, q, g, 0.05, 0.9);
+        }
+        TEST_CHECK(memcmp(p + from, q + from, (N - from) * sizeof(float)) == 0);
+        TEST_CHECK(memcmp(p, q, from * sizeof(float)) != 0); /* the head decayed */
+        optim_free(&o);
+        optim_free(&r);
+    }
+}
+
 /* SGD with momentum (buffer mom*m + g, no dampening) and without (plain p -= lr*g). */
 static void test_sgd(void)
 {
@@ -191,6 +221,7 @@ int main(void)
 {
     test_adam();
     test_adam_zero_grad();
+    test_no_decay_tail();
     test_sgd();
     test_sgd_first_step();
     return test_done("test_optim");

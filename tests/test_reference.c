@@ -3,7 +3,8 @@
  * fastai (chapter 8 of fastbook): forward, MSE loss and dense gradients of one batch,
  * one Adam step, and 20 steps of fit_one_cycle with Adam and with SGD, for DotProduct,
  * DotProduct with y_range and DotProductBias; then one-cycle lr/mom values, the
- * smoothed loss and the lr_find suggestions.
+ * smoothed loss and the lr_find suggestions; and the EmbeddingNN head with and without
+ * BatchNorm against torch's modules (tests/ref/gen_nn_fixture.py).
  *
  * Fixtures are read from $top_srcdir/tests/fixtures (make check sets top_srcdir), or
  * from ./tests/fixtures when it is unset. Format: '#' comment lines, and blocks
@@ -27,6 +28,7 @@
 #include <string.h>
 
 #include "collab/model.h"
+#include "collab/nn.h"
 #include "collab/optim.h"
 #include "collab/schedule.h"
 #include "test.h"
@@ -567,8 +569,72 @@ static void test_schedules(void)
     fixture_free(&fx);
 }
 
+/* ============================================================================ nn head */
+
+/* |got[i] - want[i]| <= atol + rtol |want[i]| for n values; returns the worst relative. */
+static void check_all(const char *what, const float *got, const double *want, size_t n, double rtol,
+                      double atol)
+{
+    int bad = 0;
+    for (size_t i = 0; i < n; i++)
+        bad += !(fabs((double)got[i] - want[i]) <= atol + rtol * fabs(want[i]));
+    if (bad)
+        fprintf(stderr, "  %s: %d of %zu values off\n", what, bad, n);
+    TEST_CHECK(bad == 0);
+}
+
+/* The EmbeddingNN head (layers 6, 4) against torch's modules (gen_nn_fixture.py):
+ * training-mode forward, loss, every gradient, the running statistics after the step,
+ * and the evaluation-mode forward. float32 on both sides in different operation orders:
+ * rtol 1e-5 and atol 1e-6 (gradients 1e-5 absolute: they are differences of products). */
+static void test_nn_case(const char *file, int use_bn)
+{
+    Fixture fx;
+    fixture_load(&fx, file);
+    enum { N_IN = 9, B = 10 };
+    const size_t widths[2] = {6, 4};
+    NNLayout L;
+    nn_layout(&L, N_IN, widths, 2, use_bn);
+    float *p = test_alloc(L.n_params * 4), *g = test_alloc(L.n_params * 4);
+    float *stats = test_alloc((L.n_stats + 1) * 4);
+    float x[B * N_IN], y[B], z[B], pred[B], dpred[B], dz[B], dx[B * N_IN];
+    const double *xw = fixture_get(&fx, "x", B, N_IN), *yw = fixture_get(&fx, "y", B, 1);
+    const double *pw = fixture_get(&fx, "params", L.n_params, 1);
+    for (size_t i = 0; i < B * N_IN; i++)
+        x[i] = (float)xw[i];
+    for (size_t i = 0; i < B; i++)
+        y[i] = (float)yw[i];
+    for (size_t i = 0; i < L.n_params; i++)
+        p[i] = (float)pw[i];
+    nn_init(g, stats, &L, 1); /* running statistics from (0, 1); g is reset below */
+    memset(g, 0, L.n_params * 4);
+    NNWork w;
+    nn_work_init(&w, &L, B);
+    ModelSpec s = {.kind = MODEL_NN, .has_range = 1, .y_lo = 0.0f, .y_hi = 5.5f};
+    nn_forward(z, &w, p, stats, x, B, 1, &L);
+    model_squash(pred, z, &s, B);
+    const double loss = model_mse(dpred, pred, y, B, (double)B) / B;
+    model_squash_backward(dz, dpred, z, &s, B);
+    nn_backward(g, dx, &w, p, x, dz, B, &L);
+    check_all("z", z, fixture_get(&fx, "z", B, 1), B, 1e-5, 1e-6);
+    TEST_CLOSE(loss, fixture_get(&fx, "loss", 1, 1)[0], 1e-5, 0);
+    check_all("grad", g, fixture_get(&fx, "grad", L.n_params, 1), L.n_params, 1e-4, 1e-5);
+    check_all("dx", dx, fixture_get(&fx, "dx", B, N_IN), B * N_IN, 1e-4, 1e-5);
+    if (use_bn)
+        check_all("stats", stats, fixture_get(&fx, "stats", L.n_stats, 1), L.n_stats, 1e-5, 1e-6);
+    nn_forward(z, &w, p, stats, x, B, 0, &L);
+    check_all("z_eval", z, fixture_get(&fx, "z_eval", B, 1), B, 1e-5, 1e-6);
+    printf("  nn head (%s): forward, loss, gradients, running statistics and eval checked\n",
+           use_bn ? "BatchNorm" : "no BatchNorm");
+    nn_work_free(&w);
+    free(p), free(g), free(stats);
+    fixture_free(&fx);
+}
+
 int main(void)
 {
+    test_nn_case("model_nn_bn.txt", 1);
+    test_nn_case("model_nn_nobn.txt", 0);
     test_model_case("model_dot.txt", "dot");
     test_model_case("model_dot_range.txt", "dot_range");
     test_model_case("model_dotbias.txt", "dotbias");

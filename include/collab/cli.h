@@ -24,7 +24,7 @@ typedef struct Options {
     int64_t seed;
     int skip_bad_lines;
     /* model */
-    const char *model, *y_range;
+    const char *model, *y_range, *layers, *batchnorm;
     int64_t n_factors;
     /* training */
     int64_t epochs, bs;

@@ -44,6 +44,20 @@ typedef struct Buf {
     size_t cap; /* bytes */
 } Buf;
 
+/* An epoch's item requests, exchanged once at shuffle time (exchange_plan_epoch): per
+ * batch, this rank's distinct items in owner blocks and the ids other ranks will ask of
+ * it, so a planned batch needs no request round. */
+typedef struct ExchangePlan {
+    size_t nb;   /* batches planned */
+    Buf uoff;    /* size_t (nb + 1): batch b's slots are uniq[uoff[b] .. uoff[b+1]) */
+    Buf uniq;    /* int32: distinct items of each batch, in owner blocks */
+    Buf ask;     /* int (nb, P): items of batch b owned by each rank (own count too) */
+    Buf blk;     /* int (nb, P): first slot of each owner's block */
+    Buf serve;   /* int (nb, P): ids each rank asks of this one in batch b */
+    Buf soff;    /* size_t (nb + 1): batch b's asked ids are srv[soff[b] .. soff[b+1]) */
+    Buf srv;     /* int32: ids asked of this rank, batch by batch, rank order within */
+} ExchangePlan;
+
 /* The seam's state: per-rank counts, dedup tables, staging buffers and counters. */
 typedef struct Exchange {
     const Ctx *ctx;
@@ -60,6 +74,8 @@ typedef struct Exchange {
     Buf rec_out, rec_in;            /* int64 (n, 2) (position, item) per rating gradient */
     Buf g_out, g_in;                /* float (n, k+1) per rating gradient */
     Buf order;                      /* (position, index) (n) received gradients, sorted */
+    Buf gat_send, gat_rows;         /* float (n | bs, ku + 4): MODEL_NN's batch records */
+    int *gcnt, *goff;               /* (nranks) allgather counts and offsets */
     /* the sparse step's slots (exchange_gather_slots / exchange_reduce_slot_grads) */
     int *blk;                       /* (nranks) first slot of each owner's block */
     int *req_n;                     /* (nranks) slots asked of each owner (0 for this rank) */
@@ -70,6 +86,10 @@ typedef struct Exchange {
     int32_t *oslot;                 /* (local items) its entry in touched */
     uint32_t ocur;
     size_t n_slots, n_served;       /* of the last gather */
+    const int32_t *cur_uniq;        /* the last gather's slots' items */
+    const int32_t *cur_srv;         /* the last gather's ids served by this rank */
+    int own_n;                      /* the last gather's slots owned by this rank */
+    ExchangePlan plan;
     size_t last_got;                /* gradients received by the last scatter (in rec_in) */
     uint64_t bytes;                 /* payload bytes this rank sent through the seam */
     uint64_t messages;              /* collective calls made */
@@ -97,6 +117,32 @@ void exchange_scatter_item_grads(Exchange *x, Model *m, const float *g_irows, co
 /* Zeroes the item gradient rows the last exchange_scatter_item_grads added to. Local. */
 void exchange_zero_item_grads(Exchange *x, Model *m);
 
+/* ---- MODEL_NN: the whole batch on every rank (its dense head is replicated). ---- */
+
+/* This rank's ratings of a batch: local user rows, global item ids, targets, and global
+ * positions in [pos0, pos0 + bs). */
+typedef struct NNLocal {
+    size_t n;
+    const int32_t *urow, *item;
+    const float *y;
+    const int64_t *pos;
+    int64_t pos0;
+} NNLocal;
+
+/* Collective: the whole batch of bs ratings, in position order, on every rank: X (bs,
+ * ku + k) the concatenated user and item rows, y (bs) the targets, item (bs) the item ids.
+ * Every rank sends its ratings' user rows (one Allgatherv after an Allgather of counts),
+ * then the owners of the batch's distinct items send those rows once (one Allgatherv).
+ * Every position must be held by exactly one rank. */
+void exchange_nn_batch(Exchange *x, float *X, float *y, int32_t *item, const Model *m,
+                       const NNLocal *in, size_t bs);
+
+/* Local, after exchange_nn_batch: adds the items' part of dX (bs, ku + k) (the gradient
+ * wrt X, which every rank holds whole) to the rows this rank owns, rows in position
+ * order: the sums exchange_scatter_item_grads would make, without messages. The rows are
+ * kept for exchange_zero_item_grads. */
+void exchange_nn_item_grads(Exchange *x, Model *m, const float *dX, const int32_t *item, size_t bs);
+
 /* ---- The sparse step's exchange: each distinct item of a batch once, both ways. ---- */
 
 /* The rows of a batch's distinct items (slots), for the fused sparse step. */
@@ -116,6 +162,18 @@ typedef struct SlotRows {
  * the next call. */
 void exchange_gather_slots(Exchange *x, SlotRows *sr, int32_t *slot, uint8_t *first,
                            const Model *m, const int32_t *item, size_t n, int want_grads);
+
+/* Collective: plans an epoch of fused steps. For each batch b (ratings
+ * start[b] .. start[b+1] of item), assigns slots and first flags as exchange_gather_slots
+ * would (into slot and first at the same offsets), and exchanges every batch's item
+ * requests now, in one Alltoall and one Alltoallv, instead of two collectives per batch:
+ * the ids a batch needs do not depend on the parameters, only the rows do. */
+void exchange_plan_epoch(Exchange *x, int32_t *slot, uint8_t *first, const int32_t *item,
+                         const size_t *start, size_t nb);
+
+/* Collective: exchange_gather_slots for batch b of the plan (gradients wanted): only the
+ * rows move (one Alltoallv). */
+void exchange_gather_planned(Exchange *x, SlotRows *sr, const Model *m, size_t b);
 
 /* Collective: sends each slot's accumulated gradient to the item's owner, where the
  * contributions of every rank are added as integers (so the sum is the same bits whatever

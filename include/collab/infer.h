@@ -32,12 +32,15 @@ typedef struct Infer {
     size_t user_lo;       /* global index of this rank's first user row */
     size_t item_lo;       /* global index of this rank's first item row */
     Model m;              /* this rank's rows: m.n_users users, m.n_items items */
-    float *avg_user;      /* (k + 1) average known user: factors, bias */
+    size_t uw;            /* floats of a user row: m.ku factors + bias */
+    float *avg_user;      /* (uw) average known user: factors, bias */
     float *avg_item;      /* (k + 1) average known item: factors, bias */
     Exchange x;           /* fetches item rows from their owners */
     size_t cap;           /* capacity of the scratch buffers below (rows) */
     float *irows, *ibias; /* (cap, k), (cap) gathered item rows */
     float *z;             /* (cap) logits */
+    NNWork nnw;           /* MODEL_NN: the head's workspace, for cap rows */
+    float *nx;            /* MODEL_NN: (cap, m.nn.n_in) inputs */
 } Infer;
 
 /* Collective: shards mf over ctx's ranks and reads this rank's rows. users: the user
@@ -57,8 +60,8 @@ void infer_predict_local(Infer *in, float *pred, const int32_t *user, const int3
  * n = 0 and NULLs); pred is filled on rank 0 in the same order. */
 void infer_predict_root(Infer *in, float *pred, const int32_t *user, const int32_t *item, size_t n);
 
-/* Local: a user's row as infer_score_items takes it, (k + 1) floats: factors, then the
- * bias (0 for DotProduct). user is owned by this rank, or 0 for the average user. */
+/* Local: a user's row as infer_score_items takes it, in->uw floats: factors, then the
+ * bias (0 for DotProduct and nn). user is owned by this rank, or 0 for the average user. */
 void infer_user_row(const Infer *in, float *row, size_t user);
 
 /* Local: this rank's item rows transposed, (k, m.n_items), as infer_score_items takes
@@ -66,8 +69,9 @@ void infer_user_row(const Infer *in, float *row, size_t user);
 float *infer_items_t(const Infer *in);
 
 /* Local: the predictions for the user whose row (infer_user_row) is given, for n items
- * given transposed, items_t (k, n), with biases (n; NULL for DotProduct). The same bits
- * as infer_predict_local (model_forward_items), vectorised across the items. */
+ * given transposed, items_t (k, n), with biases (n; NULL for DotProduct and nn). The same
+ * bits as infer_predict_local (model_forward_items, vectorised across the items; for nn
+ * the head in evaluation mode, where each row's output depends on that row alone). */
 void infer_score_items(Infer *in, float *pred, const float *user_row, const float *items_t,
                        const float *bias, size_t n);
 

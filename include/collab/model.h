@@ -1,7 +1,9 @@
-/* model.h - the dot-product models of fastai chapter 8 and their kernels.
+/* model.h - the models of fastai chapter 8 and the dot models' kernels.
  *
  *   DotProduct:      z = <u, v>                          pred = z, or sigmoid_range(z)
  *   DotProductBias:  z = <u, v> + b_u + b_i              pred = sigmoid_range(z, lo, hi)
+ *   EmbeddingNN:     z = head(concat(u, v))              pred = z, or sigmoid_range(z)
+ *                    (the dense head is nn.h; u and v have their own widths)
  *
  * A Model owns one flat parameter buffer and one flat gradient buffer of the same
  * layout, and cuts the named tables from them in one place (model_init). Rows are the
@@ -14,28 +16,72 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef enum ModelKind { MODEL_DOT = 0, MODEL_DOTBIAS = 1 } ModelKind;
+#include "collab/nn.h"
+
+typedef enum ModelKind { MODEL_DOT = 0, MODEL_DOTBIAS = 1, MODEL_NN = 2 } ModelKind;
 
 typedef struct ModelSpec {
     ModelKind kind;
-    size_t k;      /* latent factors per row (--n-factors) */
+    size_t k;      /* factors per item row (--n-factors; MODEL_NN: the item embedding width) */
     int has_range; /* 1: pred = sigmoid_range(z, y_lo, y_hi) */
     float y_lo, y_hi;
+    /* MODEL_NN only (zero otherwise) */
+    size_t k_user;                /* user embedding width (model_nn_sizes) */
+    size_t n_layers;              /* hidden layers (--layers) */
+    size_t layers[NN_MAX_LAYERS]; /* their widths */
+    int use_bn;                   /* BatchNorm after each hidden ReLU (--batchnorm) */
 } ModelSpec;
 
 typedef struct Model {
     ModelSpec spec;
     size_t n_users;  /* user rows held (global user vocabulary at one rank) */
     size_t n_items;  /* item rows held */
+    size_t ku;       /* factors per user row: k, or k_user for MODEL_NN */
     size_t n_params; /* length of params and grads */
-    float *params;   /* (n_params) flat: user_f, user_b, item_f, item_b */
+    float *params;   /* (n_params) flat: user_f, user_b, item_f, item_b, dense */
     float *grads;    /* (n_params) same layout; zero between steps */
-    float *user_f;   /* (n_users, k) */
+    float *user_f;   /* (n_users, ku) */
     float *user_b;   /* (n_users) or NULL for MODEL_DOT */
     float *item_f;   /* (n_items, k) */
     float *item_b;   /* (n_items) or NULL */
     float *g_user_f, *g_user_b, *g_item_f, *g_item_b; /* views into grads */
+    /* MODEL_NN: the dense head, replicated on every rank (NULL otherwise) */
+    NNLayout nn;
+    float *dense, *g_dense; /* (nn.n_params) views at the end of params and grads */
+    float *stats;           /* (nn.n_stats) BatchNorm running mean and var, not trained */
 } Model;
+
+/* MODEL_NN: the embedding widths by fastai's emb_sz_rule for vocabularies of n_users and
+ * n_items (with #na#): s->k_user and s->k. No-op for the dot models. Local. */
+void model_nn_sizes(ModelSpec *s, size_t n_users, size_t n_items);
+
+/* Parses "W[,W...]" into s->layers / s->n_layers. Returns 0, or -1 when text is not a
+ * comma-separated list of integers, -2 when a width (in *bad) is outside 1..100000, -3
+ * with more than NN_MAX_LAYERS widths. Local. */
+int model_parse_layers(ModelSpec *s, const char *text, long long *bad);
+
+/* MODEL_NN: the resolved architecture in one line, e.g. "users 944x74, items 1665x102;
+ * Linear 176-100-50-1, ReLU, BatchNorm" (sizes after model_nn_sizes). Local. */
+void model_nn_describe(char *out, size_t len, const ModelSpec *s, size_t n_users, size_t n_items);
+
+/* MODEL_NN: x (n, ku + k) row j = concat(user_f[urow[j]], vf[slot[j]]), the item rows
+ * given by slot as exchange_gather_slots leaves them. Local. */
+void model_nn_inputs(float *x, const Model *m, const int32_t *urow, const int32_t *slot,
+                     const float *const *vf, size_t n);
+
+/* MODEL_NN, after the head's backward on a whole batch (gpred (bs) its predictions, gdx
+ * (bs, ku + k) the gradient wrt its inputs, in position order): for this rank's n
+ * ratings of it, at positions pos[j] - pos0, pred[j] = gpred of its row and the user
+ * part of its dx is added to g_user_f[urow[j]], ratings in order. Local. */
+void model_nn_take_rows(Model *m, float *pred, const float *gpred, const float *gdx,
+                        const int32_t *urow, const int64_t *pos, int64_t pos0, size_t n);
+
+/* sigmoid_range(z) or z, as the spec says, for n values. Local. */
+void model_squash(float *pred, const float *z, const ModelSpec *s, size_t n);
+
+/* dz[j] = dpred[j] * d pred / d z, in torch's operation order. Local. */
+void model_squash_backward(float *dz, const float *dpred, const float *z, const ModelSpec *s,
+                           size_t n);
 
 /* Allocates the tables for n_users x n_items rows (zeroed). Local. */
 void model_init(Model *m, const ModelSpec *spec, size_t n_users, size_t n_items);
@@ -78,7 +124,8 @@ void model_forward_items(float *pred, float *z, const ModelSpec *s, const float 
  * batch mean. */
 double model_mse(float *dpred, const float *pred, const float *y, size_t n, double denom);
 
-/* Zeroes the user gradient rows urow[0..n) (those a batch's backward wrote). */
+/* Zeroes the user gradient rows urow[0..n) (those a batch's backward wrote), and for
+ * MODEL_NN the dense head's gradient. */
 void model_zero_user_grads(Model *m, const int32_t *urow, size_t n);
 
 /* Backward for n ratings, given dpred and the forward's pred, z: accumulates into the

@@ -20,12 +20,21 @@
 #include "collab/status.h"
 
 /* Table indices of ModelFile.sums and modelfile_read_rows. */
-enum { MF_USER_F = 0, MF_USER_B = 1, MF_ITEM_F = 2, MF_ITEM_B = 3, MF_TABLES = 4 };
+enum {
+    MF_USER_F = 0,
+    MF_USER_B = 1,
+    MF_ITEM_F = 2,
+    MF_ITEM_B = 3,
+    MF_NN_PARAMS = 4, /* MODEL_NN's dense head, replicated */
+    MF_NN_STATS = 5,  /* its BatchNorm running statistics (absent without BatchNorm) */
+    MF_TABLES = 6
+};
 
 typedef struct ModelFile {
     char path[4096];
     char kind[16];      /* "model" or "checkpoint" */
-    ModelSpec spec;     /* from the settings: model, n-factors, y-range */
+    ModelSpec spec;     /* from the settings: model, n-factors, y-range (nn: layers,
+                           batchnorm, and the embedding widths from the vocabularies) */
     CkptData data;      /* the training data's sizes and fingerprint (/data) */
     Vocab users, items; /* as trained, index 0 "#na#"; replicated */
     char **titles;      /* (items.n) display titles, NULL where unknown; replicated */
@@ -44,7 +53,8 @@ int modelfile_open(ModelFile *mf, const char *path, const Ctx *ctx, Status *st);
 const char *modelfile_setting(const ModelFile *mf, const char *name);
 
 /* Collective: reads user rows [user_lo, user_lo + m->n_users) and item rows [item_lo,
- * item_lo + m->n_items) into m (model_init'ed with mf->spec by the caller). The ranks'
+ * item_lo + m->n_items) into m (model_init'ed with mf->spec by the caller), and for
+ * MODEL_NN the whole dense head and running statistics on every rank. The ranks'
  * ranges must partition both tables (each table is checked against its checksum as a
  * sum over ranks). Non-finite values are an error naming the table and row. */
 int modelfile_read_rows(const ModelFile *mf, Model *m, size_t user_lo, size_t item_lo,

@@ -64,6 +64,7 @@ typedef struct OptimConfig {
 typedef struct Optim {
     OptimConfig cfg;
     size_t n;     /* parameters updated */
+    size_t n_decay; /* [0, n_decay) take weight decay, [n_decay, n) do not (n by default) */
     float *m;     /* (n) first moment (Adam) or momentum buffer (SGD) */
     float *v;     /* (n) second moment (Adam), NULL for SGD */
     int64_t step; /* steps taken */
@@ -80,6 +81,10 @@ typedef struct Optim {
 /* Allocates zeroed state for n parameters. Local. */
 void optim_init(Optim *o, const OptimConfig *cfg, size_t n);
 void optim_free(Optim *o);
+/* Parameters [from, n) take no weight decay: fastai's wd_bn_bias=False for a model
+ * whose BatchNorm parameters and biases sit at the end of the flat buffer. Local. */
+void optim_no_decay_tail(Optim *o, size_t from);
+
 /* Resets moments and step to a fresh optimizer. */
 void optim_reset(Optim *o);
 

@@ -57,7 +57,10 @@ typedef struct Trainer {
     int32_t *bo_user;    /* (n_train) fused step: local user row, in batch order */
     int32_t *bo_item;    /* (n_train) fused step: global item id, in batch order */
     float *bo_y;         /* (n_train) fused step: rating, in batch order */
+    int32_t *bo_slot;    /* (n_train) fused step: slot of each rating in its batch */
+    uint8_t *bo_first;   /* (n_train) fused step: first rating of its slot */
     size_t *batch_start; /* (n_batches + 1) local rows of batch b */
+    uint64_t *shuffle_pos; /* (n_train) scratch: each local row's position this epoch */
     /* per-batch workspace, sized for max(bs, validation chunk) ratings */
     size_t cap;
     int32_t *b_user, *b_item;      /* (cap) local user row, global item id */
@@ -71,6 +74,14 @@ typedef struct Trainer {
     int32_t *b_slot;               /* (cap) slot of each rating (exchange.h SlotRows) */
     uint8_t *b_first;              /* (cap) first rating of its slot */
     float *g_row;                  /* (k + 1) one row's gradient */
+    /* MODEL_NN: the replicated dense head runs on the whole batch (n_in = ku + k) */
+    NNWork nnw;              /* its workspace, for nnw.cap >= bs rows */
+    float *nx;               /* (nnw.cap, n_in) validation inputs */
+    float *gx;               /* (bs, n_in) the whole batch's inputs, in position order */
+    int32_t *gitem;          /* (bs) the whole batch's items */
+    float *gdx;              /* (bs, n_in) gradient of the loss wrt gx's inputs */
+    float *gz;               /* (nnw.cap) the head's outputs */
+    float *gy, *gpred, *gdz; /* (bs) */
     SmoothLoss smooth;
     int64_t iter;    /* training batches done since the fit began */
     int start_epoch; /* where fit begins (a resumed run: the checkpoint's) */
@@ -84,7 +95,9 @@ typedef struct Trainer {
 void trainer_init(Trainer *t, const Ctx *ctx, const Dataset *ds, const TrainConfig *cfg);
 void trainer_free(Trainer *t);
 
-/* Makes t->order hold epoch e's local batch order. Local. */
+/* Makes t->order (t->bo_* for the sparse optimizers) hold epoch e's local batch order.
+ * Local for the dense optimizers; collective for the sparse ones, which exchange the
+ * epoch's item requests here (exchange_plan_epoch). */
 void trainer_shuffle(Trainer *t, int epoch);
 
 /* One optimizer step on batch b of the current order with the given lr and momentum.
@@ -128,6 +141,11 @@ void trainer_resume(Trainer *t, const CkptProgress *p);
 enum { TRAINER_MAX_TABLES = 16 };
 size_t trainer_tables(Trainer *t, CkptTable *tables, int with_optimizer);
 
+/* After a checkpoint read (rank 0 read the replicated tables of MODEL_NN): gives every
+ * rank rank 0's dense head, its moments and the running statistics. No-op for the dot
+ * models. Collective. */
+void trainer_share_replicated(Trainer *t);
+
 /* lr_find: a fresh optimizer (constant mom 0.9), lr from start to end exponentially
  * over num_it batches, recording the smoothed loss; stops when it exceeds 4x the best
  * (stop_div), or when a rank is signalled (t->flags[FLAG_STOP] is then set). Model and
@@ -136,7 +154,8 @@ size_t trainer_tables(Trainer *t, CkptTable *tables, int with_optimizer);
 size_t trainer_lr_find(Trainer *t, double start, double end, int64_t num_it, int stop_div,
                        double *lrs, double *losses);
 
-/* Writes every parameter table (user_f, user_b, item_f, item_b in vocabulary order) as
+/* Writes every parameter table (user_f, user_b, item_f, item_b in vocabulary order; for
+ * MODEL_NN then the dense head and the BatchNorm running statistics) as
  * raw float32 to path, each rank its own rows (MPI-IO). Collective. Returns 0, or -1 on
  * every rank with msg (size msg_len) saying why. */
 int trainer_dump_params(const Trainer *t, const char *path, char *msg, size_t msg_len);
