@@ -15,27 +15,47 @@
     { name, type, offsetof(Options, field), metavar, help, def, 0 }
 #define OPT_END { NULL, OPT_FLAG, 0, NULL, NULL, NULL, 0 }
 
+/* The reader options: how text is parsed (training, and prepare). */
+#define OPTS_READ                                                                           \
+    OPT("format", OPT_STR, format, "FMT", "auto, ml-100k, ml-1m, ml-csv or delim", "auto"),  \
+        OPT("item-name", OPT_STR, item_name, "KEY",                                         \
+            "id: items are movie IDs; title: items are titles (duplicates merge)", "id"),   \
+        OPT("sep", OPT_STR, sep, "C", "field separator of a delimited file (\\t for tab)",  \
+            NULL),                                                                          \
+        OPT("header", OPT_STR, header, "H", "first line names the columns: yes, no or auto", \
+            "auto"),                                                                        \
+        OPT("user-col", OPT_STR, user_col, "COL", "user column (name or 0-based index)",    \
+            NULL),                                                                          \
+        OPT("item-col", OPT_STR, item_col, "COL", "item column (name or 0-based index)",    \
+            NULL),                                                                          \
+        OPT("rating-col", OPT_STR, rating_col, "COL",                                       \
+            "rating column (name or 0-based index)", NULL),                                 \
+        OPT("time-col", OPT_STR, time_col, "COL", "timestamp column (optional)", NULL),     \
+        OPT("items-file", OPT_STR, items_file, "PATH", "item id -> title file (delimited)", \
+            NULL),                                                                          \
+        OPT("rating-range", OPT_STR, rating_range, "LO,HI", "reject ratings outside [LO, HI]", \
+            NULL),                                                                          \
+        OPT("skip-bad-lines", OPT_FLAG, skip_bad_lines, NULL,                               \
+            "count, report and skip malformed lines instead of stopping", NULL)
+
 const OptSpec CLI_DATA_OPTS[] = {
     OPT("data", OPT_STR, data, "PATH",
-        "MovieLens folder or ratings file (default: the embedded ml-latest-small)", NULL),
-    OPT("format", OPT_STR, format, "FMT", "auto, ml-100k, ml-1m, ml-csv or delim", "auto"),
-    OPT("item-name", OPT_STR, item_name, "KEY",
-        "id: items are movie IDs; title: items are titles (duplicates merge)", "id"),
-    OPT("sep", OPT_STR, sep, "C", "field separator of a delimited file (\\t for tab)", NULL),
-    OPT("header", OPT_STR, header, "H", "first line names the columns: yes, no or auto", "auto"),
-    OPT("user-col", OPT_STR, user_col, "COL", "user column (name or 0-based index)", NULL),
-    OPT("item-col", OPT_STR, item_col, "COL", "item column (name or 0-based index)", NULL),
-    OPT("rating-col", OPT_STR, rating_col, "COL", "rating column (name or 0-based index)", NULL),
-    OPT("time-col", OPT_STR, time_col, "COL", "timestamp column (optional)", NULL),
-    OPT("items-file", OPT_STR, items_file, "PATH", "item id -> title file (delimited)", NULL),
-    OPT("rating-range", OPT_STR, rating_range, "LO,HI", "reject ratings outside [LO, HI]", NULL),
-    OPT("skip-bad-lines", OPT_FLAG, skip_bad_lines, NULL,
-        "count, report and skip malformed lines instead of stopping", NULL),
+        "MovieLens folder, ratings file or prepared file (collab-mpi prepare; default: the "
+        "embedded ml-latest-small)",
+        NULL),
+    OPTS_READ,
     OPT("valid-pct", OPT_DOUBLE, valid_pct, "P", "fraction of rows held out for validation",
         "0.2"),
     OPT("valid-file", OPT_STR, valid_file, "PATH",
         "explicit validation file (same format) instead of a random split", NULL),
     OPT("seed", OPT_INT, seed, "N", "seed of the split, the init and the batch order", "42"),
+    OPT_END,
+};
+
+const OptSpec CLI_PREPARE_OPTS[] = {
+    OPT("output", OPT_STR, output, "PATH", "the prepared HDF5 file to write (required)", NULL),
+    OPTS_READ,
+    OPT("quiet", OPT_FLAG, quiet, NULL, "print only the summary line and errors", NULL),
     OPT_END,
 };
 
@@ -247,6 +267,7 @@ static const OptSpec *const LRFIND_GROUPS[] = {CLI_DATA_OPTS, CLI_MODEL_OPTS, CL
 static const OptSpec *const SHOWBATCH_GROUPS[] = {CLI_DATA_OPTS, CLI_BATCH_OPTS,
                                                   CLI_SHOWBATCH_OPTS, CLI_HELP_OPTS, NULL};
 static const OptSpec *const SYNTH_GROUPS[] = {CLI_SYNTH_OPTS, CLI_HELP_OPTS, NULL};
+static const OptSpec *const PREPARE_GROUPS[] = {CLI_PREPARE_OPTS, CLI_HELP_OPTS, NULL};
 
 const Command CLI_COMMANDS[] = {
     {"train", "train a model with fit_one_cycle and print the epoch table",
@@ -257,6 +278,9 @@ const Command CLI_COMMANDS[] = {
      "collab-mpi show-batch [OPTIONS]", SHOWBATCH_GROUPS, cmd_show_batch, NULL},
     {"synth", "write a synthetic MovieLens-shaped ratings set of any size",
      "collab-mpi synth --output DIR [OPTIONS]", SYNTH_GROUPS, cmd_synth, NULL},
+    {"prepare", "parse ratings text once into an HDF5 file that training reads in parallel",
+     "collab-mpi prepare INPUT --output FILE [OPTIONS]", PREPARE_GROUPS, cmd_prepare_data,
+     "INPUT"},
     {"predict", "predict the rating of every (user, item) line of a file",
      "collab-mpi predict --model PATH [OPTIONS] PAIRS", PREDICT_GROUPS, cmd_predict, "PAIRS"},
     {"recommend", "the top-N unrated items for a user, or for every user (--all-users)",
@@ -374,14 +398,14 @@ void cli_print_help(FILE *f, const Command *cmd)
                                          "show-batch", "synth", "Output",   "Other",
                                          "Checkpoints", "Model file", "Input file",
                                          "recommend", "similar", "biases", "pca", "evaluate",
-                                         "show-results"};
+                                         "show-results", "prepare"};
     const OptSpec *const known[] = {CLI_DATA_OPTS,      CLI_MODEL_OPTS,  CLI_TRAIN_OPTS,
                                     CLI_BATCH_OPTS,     CLI_LRFIND_OPTS, CLI_SHOWBATCH_OPTS,
                                     CLI_SYNTH_OPTS,     CLI_OUTPUT_OPTS, CLI_HELP_OPTS,
                                     CLI_CKPT_OPTS,      CLI_USE_OPTS,    CLI_PAIRS_OPTS,
                                     CLI_RECOMMEND_OPTS, CLI_SIMILAR_OPTS, CLI_BIASES_OPTS,
                                     CLI_PCA_OPTS,       CLI_EVALUATE_OPTS,
-                                    CLI_SHOWRESULTS_OPTS};
+                                    CLI_SHOWRESULTS_OPTS, CLI_PREPARE_OPTS};
     for (const OptSpec *const *g = cmd->groups; *g; g++) {
         for (size_t t = 0; t < sizeof known / sizeof *known; t++)
             if (known[t] == *g)

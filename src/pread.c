@@ -3,8 +3,11 @@
  *   every rank     resolve the files, read the head of the ratings file (header, columns)
  *                  and the whole items file
  *   byte ranges    rank r takes [D + r*(S-D)/P, ...) of the data after the head, moved to
- *                  the next line start; lines counted, MPI_Exscan -> global line numbers
- *   parse          reader.c's line machinery on the range; bad-line warnings are kept
+ *                  the next line start
+ *   parse          reader.c's line machinery on the range, lines numbered as if the range
+ *                  began the data; line counts -> MPI_Exscan -> global line numbers (a
+ *                  rank whose messages hold line numbers parses again); bad-line
+ *                  warnings are kept
  *   agree          the first error of the file wins (lowest failing rank = earliest line);
  *                  rank 0 prints the first warnings of the file in file order
  *   keys           local key tables merged into global ones (pkeys_union)
@@ -65,6 +68,7 @@ void partrows_free(PartRows *r)
     free(r->user);
     free(r->item);
     free(r->rating);
+    free(r->ts);
     memset(r, 0, sizeof *r);
 }
 
@@ -102,19 +106,18 @@ static int read_open(FileRead *f, Status *st)
 
 /* -------------------------------------------------------------------------- the parse */
 
-/* Collective: this rank's byte range [*lo, *hi) of the data and the number of its first
- * line. Each rank finds its own start; the starts are shared, so every line belongs to
- * exactly one rank (the one whose range holds its first byte). An I/O error is left in
- * st, after every collective call was made. */
-static void read_range(FileRead *f, uint64_t *lo, uint64_t *hi, size_t *first_line, size_t *n_lines,
-                       Status *st)
+/* Collective: this rank's byte range [*lo, *hi) of the data. Each rank finds its own
+ * start; the starts are shared, so every line belongs to exactly one rank (the one whose
+ * range holds its first byte). An I/O error is left in st, after every collective call
+ * was made. */
+static void read_range(FileRead *f, uint64_t *lo, uint64_t *hi, Status *st)
 {
     const uint64_t span = f->size - f->data_start;
     uint64_t cut =
         f->data_start + (uint64_t)((unsigned __int128)span * (unsigned)f->rank / (unsigned)f->p);
-    uint64_t start = f->data_start, lines = 0, before = 0;
-    FILE *fp = fopen(f->src.ratings, "rb");
-    int err = fp ? 0 : errno;
+    uint64_t start = f->data_start;
+    FILE *fp = f->rank > 0 ? fopen(f->src.ratings, "rb") : NULL;
+    int err = f->rank > 0 && !fp ? errno : 0;
     if (!err && f->rank > 0)
         err = text_line_start(&start, fp, cut, f->size);
     uint64_t *starts = xmalloc(((size_t)f->p + 1) * sizeof *starts);
@@ -123,32 +126,61 @@ static void read_range(FileRead *f, uint64_t *lo, uint64_t *hi, size_t *first_li
     *lo = starts[f->rank];
     *hi = starts[f->rank + 1];
     free(starts);
-    if (!err)
-        err = text_count_lines(&lines, fp, *lo, *hi);
-    CHECK_MPI(MPI_Exscan(&lines, &before, 1, MPI_UINT64_T, MPI_SUM, f->comm));
-    *first_line = f->data_line + (f->rank ? (size_t)before : 0);
-    *n_lines = (size_t)lines;
     if (fp)
         fclose(fp);
     if (err)
         status_set(st, STATUS_DATA, "error reading '%s': %s", f->src.ratings, strerror(err));
 }
 
-/* Local: parses this rank's range into f->b; skipped lines' warnings are kept for rank 0.
- * Returns 0 or -1 (st set). */
-static int read_part(FileRead *f, uint64_t lo, uint64_t hi, size_t first_line, size_t n_lines,
+/* Local: parses this rank's range into f->b, numbering its lines from first_line;
+ * skipped lines' warnings are kept for rank 0. *n_lines gets the lines read. Returns 0
+ * or -1 (st set). */
+static int read_part(FileRead *f, uint64_t lo, uint64_t hi, size_t first_line, size_t *n_lines,
                      Status *st)
 {
     TextReader lr;
-    build_init(&f->b, 0, first_line);
-    build_reserve(&f->b, n_lines + 1); /* at most one row a line: no regrowth */
+    build_init(&f->b, f->c.opt->keep_timestamps, first_line);
+    build_reserve(&f->b, (size_t)((hi - lo) / 12) + 1024); /* lines of 12 bytes or more */
     int rc = text_open_range(&lr, f->src.ratings, lo, hi, first_line, st) ? -1 : 0;
     f->c.collect = 1;
     if (rc == 0)
         rc = ratings_loop(&f->c, &f->b, &f->m, &f->lay, &lr);
     f->c.collect = 0;
+    *n_lines = lr.lineno + 1 > first_line ? lr.lineno + 1 - first_line : 0;
     text_close(&lr);
     return rc;
+}
+
+/* Collective: the range parsed once without counting its lines first: each rank numbers
+ * its lines from a guess, then the line counts are prefix-summed (MPI_Exscan) and the
+ * rows' line numbers shifted. A rank whose parse wrote a line number into a message (an
+ * error, a kept warning) parses again with the right numbers, and so does one whose
+ * first line turns out to be line 1 (where a byte-order mark is dropped; the guess is
+ * never 1 on ranks > 0): the outcome is that of numbering right from the start.
+ * k0: lines skipped before this file. */
+static void read_parse(FileRead *f, uint64_t lo, uint64_t hi, size_t k0, Status *st)
+{
+    size_t n_lines = 0;
+    uint64_t lines, before = 0;
+    const size_t guess = f->data_line + (f->rank ? 1 : 0);
+    int rc = read_part(f, lo, hi, guess, &n_lines, st);
+    lines = n_lines;
+    CHECK_MPI(MPI_Exscan(&lines, &before, 1, MPI_UINT64_T, MPI_SUM, f->comm));
+    const size_t right = f->data_line + (f->rank ? (size_t)before : 0);
+    if (right == guess)
+        return;
+    if (rc == 0 && f->c.n_kept == 0 && right != 1) {
+        const size_t shift = right - guess; /* modulo 2^64: may move numbers down by one */
+        f->b.first_line += shift;
+        for (size_t k = 0; k < f->b.n_gaps; k++)
+            f->b.gaps[k] += shift;
+        return;
+    }
+    build_free(&f->b);
+    status_clear(st);
+    f->c.n_skipped = k0;
+    f->c.n_kept = 0;
+    read_part(f, lo, hi, right, &n_lines, st);
 }
 
 /* Collective: rank 0 prints the first warnings of the whole file (the items file's were
@@ -298,7 +330,7 @@ static int32_t *read_item_keys(PartKeys *keys, const KeyTable *ids, const Movies
 {
     int32_t *kmap = xmalloc((ids->n ? ids->n : 1) * sizeof *kmap);
     for (size_t g = 0; g < ids->n; g++) {
-        int32_t mv = m->present ? keytable_find(&m->ids, ids->keys[g], ids->lens[g]) : -1;
+        int32_t mv = m->present ? movies_find(m, ids->keys[g], ids->lens[g]) : -1;
         const char *key = by_title && mv >= 0 ? m->titles[mv] : ids->keys[g];
         size_t before = keys->items.n;
         kmap[g] = keytable_intern(&keys->items, key, strlen(key));
@@ -327,8 +359,11 @@ static void read_take_rows(PartRows *rows, FileRead *f, const int32_t *umap, con
     rows->user = xrealloc(b->user, (b->n ? b->n : 1) * sizeof *rows->user);
     rows->item = xrealloc(b->item, (b->n ? b->n : 1) * sizeof *rows->item);
     rows->rating = xrealloc(b->rating, (b->n ? b->n : 1) * sizeof *rows->rating);
+    rows->ts = b->ts ? xrealloc(b->ts, (b->n ? b->n : 1) * sizeof *rows->ts) : NULL;
+    rows->has_time = f->lay.col[COL_TIME] >= 0;
     b->user = b->item = NULL;
     b->rating = NULL;
+    b->ts = NULL;
     rows->first = f->row_start[f->rank];
     rows->total = f->row_start[f->p];
     rows->n_skipped = f->c.n_skipped;
@@ -370,11 +405,15 @@ int pread_file(PartRows *rows, PartKeys *keys, const DataOptions *opt, MPI_Comm 
     status_clear(st);
     read_open(&f, st);
     if (status_agree(st, comm) == STATUS_OK) {
-        uint64_t lo, hi;
-        size_t first_line, n_lines, k0 = f.c.n_skipped;
-        read_range(&f, &lo, &hi, &first_line, &n_lines, st);
+        uint64_t lo = 0, hi = 0;
+        size_t k0 = f.c.n_skipped;
+        read_range(&f, &lo, &hi, st);
         if (st->code == STATUS_OK)
-            read_part(&f, lo, hi, first_line, n_lines, st);
+            read_parse(&f, lo, hi, k0, st);
+        else { /* read_parse's collective call, with no lines */
+            uint64_t none = 0, ignored = 0;
+            CHECK_MPI(MPI_Exscan(&none, &ignored, 1, MPI_UINT64_T, MPI_SUM, comm));
+        }
         if (status_agree(st, comm) == STATUS_OK) {
             read_warnings(&f, k0);
             read_rows(&f, rows, keys);

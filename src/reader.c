@@ -142,10 +142,13 @@ void build_free(Build *b)
     free(b->rating);
     free(b->ts);
     free(b->gaps);
+    free(b->by_int[0]);
+    free(b->by_int[1]);
 }
 
 void movies_free(Movies *m)
 {
+    free(m->by_int);
     for (size_t i = 0; i < m->ids.n; i++)
         free(m->titles[i]);
     free(m->titles);
@@ -213,13 +216,18 @@ static int line_split(ReadCtx *c, const FileLayout *lay, size_t ln, char *line, 
 }
 
 /* An ID field: integers are put in canonical form (in buf, 24 bytes) so that 007 and 7
- * are one ID; other text is taken as is (DATA_DELIM) or rejected (MovieLens). */
+ * are one ID; other text is taken as is (DATA_DELIM) or rejected (MovieLens). *num
+ * (NULL: not wanted) gets the integer, or -1 when the ID is not a non-negative one. */
 static int id_field(ReadCtx *c, const FileLayout *lay, size_t ln, int col, char *buf,
-                    TextField *key)
+                    TextField *key, int64_t *num)
 {
     TextField f = c->fields.f[lay->col[col]];
     int64_t v;
+    if (num)
+        *num = -1;
     if (f.len && text_parse_int64(f.s, f.len, &v) == 0) {
+        if (num)
+            *num = v;
         if (!text_is_canonical_int(f.s, f.len))
             *key = (TextField){buf, (size_t)snprintf(buf, 24, "%lld", (long long)v)};
         else
@@ -267,6 +275,33 @@ static int time_field(ReadCtx *c, const FileLayout *lay, size_t ln, int64_t *ts)
 
 /* ---------------------------------------------------------------------------- movies */
 
+static int64_t simple_id(const char *s, size_t len);
+
+int32_t movies_find(const Movies *m, const char *id, size_t len)
+{
+    const int64_t v = simple_id(id, len);
+    if (v >= 0 && v < (1 << 26)) /* every such ID of m is in by_int */
+        return (uint64_t)v < m->cap_int ? m->by_int[v] - 1 : -1;
+    return keytable_find(&m->ids, id, len);
+}
+
+/* Records integer ID text id (when it is one, below 2^26) as movie k in m->by_int. */
+static void movies_put_int(Movies *m, const char *id, size_t len, int32_t k)
+{
+    const int64_t v = simple_id(id, len);
+    if (v < 0 || v >= (1 << 26))
+        return;
+    if ((uint64_t)v >= m->cap_int) {
+        size_t cap = m->cap_int ? m->cap_int : 1024;
+        while (cap <= (uint64_t)v)
+            cap *= 2;
+        m->by_int = xrealloc(m->by_int, cap * sizeof *m->by_int);
+        memset(m->by_int + m->cap_int, 0, (cap - m->cap_int) * sizeof *m->by_int);
+        m->cap_int = cap;
+    }
+    m->by_int[v] = k + 1;
+}
+
 /* One line of a movies or items file: an ID and its title. */
 static int movies_row(ReadCtx *c, Movies *m, const FileLayout *lay, size_t ln, char *line,
                       size_t len)
@@ -277,18 +312,19 @@ static int movies_row(ReadCtx *c, Movies *m, const FileLayout *lay, size_t ln, c
     if (rc == ROW_OK)
         rc = line_split(c, lay, ln, line, len);
     if (rc == ROW_OK)
-        rc = id_field(c, lay, ln, COL_ID, buf, &id);
+        rc = id_field(c, lay, ln, COL_ID, buf, &id, NULL);
     if (rc != ROW_OK)
         return rc;
     title = c->fields.f[lay->col[COL_TITLE]];
     if (title.len == 0)
         return reader_bad_line(c, ln, "expected a title, found an empty field");
-    int32_t k = keytable_find(&m->ids, id.s, id.len);
+    int32_t k = movies_find(m, id.s, id.len);
     if (k >= 0)
         return reader_bad_line(c, ln,
                                "duplicate %s '%s' (first on line %zu); each ID needs one title",
                                lay->names[COL_ID], text_show(id.s, id.len).s, m->lines[k]);
     k = keytable_intern(&m->ids, id.s, id.len);
+    movies_put_int(m, id.s, id.len, k);
     if ((size_t)k == m->cap) {
         m->cap = m->cap ? 2 * m->cap : 1024;
         m->titles = xrealloc(m->titles, m->cap * sizeof *m->titles);
@@ -345,13 +381,42 @@ int movies_read(ReadCtx *c, Movies *m, const FileLayout *lay, const char *path)
 
 /* --------------------------------------------------------------------------- ratings */
 
+enum { BY_INT_MAX = 1 << 26 }; /* integer IDs up to 64 Mi go through by_int */
+
+/* The key index of integer ID v (0 <= v) of kind k (0 users, 1 items), or -1 when not
+ * known here (not seen yet, or too large for the array). */
+static int32_t build_int_find(const Build *b, int k, int64_t v)
+{
+    return v >= 0 && (uint64_t)v < b->cap_int[k] ? b->by_int[k][v] - 1 : -1;
+}
+
+/* Records that integer ID v (when >= 0 and not too large) has key index i. */
+static void build_int_put(Build *b, int k, int64_t v, int32_t i)
+{
+    if (v < 0 || v >= BY_INT_MAX)
+        return;
+    if ((uint64_t)v >= b->cap_int[k]) {
+        size_t cap = b->cap_int[k] ? b->cap_int[k] : 1024;
+        while (cap <= (uint64_t)v)
+            cap *= 2;
+        b->by_int[k] = xrealloc(b->by_int[k], cap * sizeof *b->by_int[k]);
+        memset(b->by_int[k] + b->cap_int[k], 0, (cap - b->cap_int[k]) * sizeof *b->by_int[k]);
+        b->cap_int[k] = cap;
+    }
+    b->by_int[k][v] = i + 1;
+}
+
 /* Interns the user, reusing the previous row's index when it is the same user. */
-static int32_t build_user(Build *b, TextField key)
+static int32_t build_user(Build *b, TextField key, int64_t num)
 {
     int32_t u = b->last_user;
     if (u >= 0 && b->users.lens[u] == key.len && memcmp(b->users.keys[u], key.s, key.len) == 0)
         return u;
-    return b->last_user = keytable_intern(&b->users, key.s, key.len);
+    if ((u = build_int_find(b, 0, num)) >= 0)
+        return b->last_user = u;
+    u = keytable_intern(&b->users, key.s, key.len);
+    build_int_put(b, 0, num, u);
+    return b->last_user = u;
 }
 
 /* Interns an item ID seen for the first time and looks up its movie; with items keyed
@@ -359,7 +424,7 @@ static int32_t build_user(Build *b, TextField key)
 static int build_new_item(ReadCtx *c, Build *b, const Movies *m, const FileLayout *lay, size_t ln,
                           TextField key, int32_t *item)
 {
-    int32_t mv = m->present ? keytable_find(&m->ids, key.s, key.len) : -1;
+    int32_t mv = m->present ? movies_find(m, key.s, key.len) : -1;
     if (m->present && mv < 0 && c->opt->item_by_title)
         return reader_bad_line(c, ln,
                                "%s '%s' is not in %s (items are keyed by title, so every "
@@ -374,6 +439,126 @@ static int build_new_item(ReadCtx *c, Build *b, const Movies *m, const FileLayou
     return ROW_OK;
 }
 
+/* The row of a line whose fields are checked: the item and user keys are interned (by
+ * integer value when they are non-negative integers, num >= 0) and the row is pushed. */
+static int row_finish(ReadCtx *c, Build *b, const Movies *m, const FileLayout *lay, size_t ln,
+                      TextField user, int64_t unum, TextField item, int64_t inum, double rating,
+                      int64_t ts)
+{
+    int32_t it = build_int_find(b, 1, inum);
+    /* An integer ID below BY_INT_MAX that by_int lacks is new: no hash lookup. */
+    if (it < 0 && !(inum >= 0 && inum < BY_INT_MAX))
+        it = keytable_find(&b->items, item.s, item.len);
+    if (it < 0) {
+        int rc = build_new_item(c, b, m, lay, ln, item, &it);
+        if (rc != ROW_OK)
+            return rc;
+        build_int_put(b, 1, inum, it);
+    }
+    build_push(b, build_user(b, user, unum), it, (float)rating, ts);
+    return ROW_OK;
+}
+
+/* A non-negative integer written as it prints ("0", "42"; not "007", "+4", " 4" or 19
+ * digits and more), or -1. */
+static int64_t simple_id(const char *s, size_t len)
+{
+    if (len == 0 || len > 18 || (s[0] == '0' && len > 1))
+        return -1;
+    int64_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned d = (unsigned)((unsigned char)s[i] - '0');
+        if (d > 9)
+            return -1;
+        v = 10 * v + d;
+    }
+    return v;
+}
+
+enum { SIMPLE_FIELDS = 16 };
+
+/* A plain decimal ("4", "3.5": digits and at most one '.', at most 15 digits, no sign
+ * or spaces) as text_parse_number computes it (m / 10^k, exact operands, one rounding);
+ * 0 when the text is not that plain, so that text_parse_number decides. */
+static int simple_decimal(const char *s, size_t len, double *out)
+{
+    static const double pow10[16] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                     1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    uint64_t m = 0;
+    int dot = 0, digits = 0, frac = 0;
+    for (size_t i = 0; i < len; i++) {
+        const unsigned d = (unsigned)((unsigned char)s[i] - '0');
+        if (d <= 9)
+            m = 10 * m + d, digits++, frac += dot;
+        else if (s[i] == '.' && !dot)
+            dot = 1;
+        else
+            return 0;
+    }
+    if (digits == 0 || digits > 15)
+        return 0;
+    *out = (double)m / pow10[frac];
+    return 1;
+}
+
+/* The nf fields of a simple line (ASCII without NUL, no quotes when d quotes, a one-byte
+ * separator) into f, 8 bytes at a time with exact per-byte tests. Returns 0 when the
+ * line is not simple or has another number of fields, else 1. */
+static int simple_fields(TextField *f, size_t nf, const char *line, size_t len,
+                         const TextDialect *d)
+{
+    const uint64_t ones = 0x0101010101010101ULL, low7 = 0x7F7F7F7F7F7F7F7FULL;
+    const uint64_t sep = ones * (unsigned char)d->sep, quote = ones * '"';
+    size_t k = 0, at = 0, i = 0;
+    for (; i < len; i += 8) {
+        uint64_t w = 0, seps;
+        memcpy(&w, line + i, len - i < 8 ? len - i : 8);
+        if (len - i < 8) /* pad the tail with a byte that matches nothing */
+            w |= ~(uint64_t)0 << (8 * (len - i)) & (ones * 'a');
+        const uint64_t z = ~(((w & low7) + low7) | w | low7);
+        const uint64_t q = ~((((w ^ quote) & low7) + low7) | (w ^ quote) | low7);
+        if ((w & ~low7) || z || (d->quotes && q))
+            return 0; /* not ASCII, a NUL, or a quote */
+        seps = ~((((w ^ sep) & low7) + low7) | (w ^ sep) | low7);
+        for (; seps; seps &= seps - 1) {
+            const size_t at_sep = i + (size_t)__builtin_ctzll(seps) / 8;
+            if (k + 1 >= nf)
+                return 0;
+            f[k++] = (TextField){(char *)line + at, at_sep - at};
+            at = at_sep + 1;
+        }
+    }
+    f[k++] = (TextField){(char *)line + at, len - at};
+    return k == nf;
+}
+
+/* The fast path for the common line: a simple line (simple_fields) with the expected
+ * number of fields, IDs that are integers as they print, and a rating and time the
+ * checks of the general path accept; then its outcome is the general path's. Returns 1
+ * with *rc set when it took the line, 0 when the general path must. */
+static int row_simple(ReadCtx *c, Build *b, const Movies *m, const FileLayout *lay, size_t ln,
+                      const char *line, size_t len, int *rc)
+{
+    TextField f[SIMPLE_FIELDS];
+    const size_t nf = lay->n_fields;
+    if (lay->d.dcolon || nf == 0 || nf > SIMPLE_FIELDS || !simple_fields(f, nf, line, len, &lay->d))
+        return 0;
+    const TextField user = f[lay->col[COL_USER]], item = f[lay->col[COL_ITEM]];
+    const TextField r = f[lay->col[COL_RATING]];
+    const int64_t unum = simple_id(user.s, user.len), inum = simple_id(item.s, item.len);
+    double rating;
+    int64_t ts = 0;
+    if (unum < 0 || inum < 0 ||
+        (!simple_decimal(r.s, r.len, &rating) && text_parse_number(r.s, r.len, &rating) != 0) ||
+        (lay->has_range && (rating < lay->lo || rating > lay->hi)))
+        return 0;
+    const TextField t = lay->col[COL_TIME] >= 0 ? f[lay->col[COL_TIME]] : (TextField){NULL, 0};
+    if (t.s && (ts = simple_id(t.s, t.len)) < 0 && text_parse_int64(t.s, t.len, &ts) != 0)
+        return 0;
+    *rc = row_finish(c, b, m, lay, ln, user, unum, item, inum, rating, ts);
+    return 1;
+}
+
 /* One line of a ratings file. */
 int ratings_row(ReadCtx *c, Build *b, const Movies *m, const FileLayout *lay, size_t ln, char *line,
                 size_t len)
@@ -381,25 +566,24 @@ int ratings_row(ReadCtx *c, Build *b, const Movies *m, const FileLayout *lay, si
     char ubuf[24], ibuf[24];
     TextField user, item;
     double rating;
-    int64_t ts;
-    int rc = line_decode(c, lay->enc, ln, &line, &len);
+    int64_t ts, unum, inum;
+    int rc;
+    if (row_simple(c, b, m, lay, ln, line, len, &rc))
+        return rc;
+    rc = line_decode(c, lay->enc, ln, &line, &len);
     if (rc == ROW_OK)
         rc = line_split(c, lay, ln, line, len);
     if (rc == ROW_OK)
-        rc = id_field(c, lay, ln, COL_USER, ubuf, &user);
+        rc = id_field(c, lay, ln, COL_USER, ubuf, &user, &unum);
     if (rc == ROW_OK)
-        rc = id_field(c, lay, ln, COL_ITEM, ibuf, &item);
+        rc = id_field(c, lay, ln, COL_ITEM, ibuf, &item, &inum);
     if (rc == ROW_OK)
         rc = rating_field(c, lay, ln, &rating);
     if (rc == ROW_OK)
         rc = time_field(c, lay, ln, &ts);
     if (rc != ROW_OK)
         return rc;
-    int32_t it = keytable_find(&b->items, item.s, item.len);
-    if (it < 0 && (rc = build_new_item(c, b, m, lay, ln, item, &it)) != ROW_OK)
-        return rc;
-    build_push(b, build_user(b, user), it, (float)rating, ts);
-    return ROW_OK;
+    return row_finish(c, b, m, lay, ln, user, unum, item, inum, rating, ts);
 }
 
 /* Reads the ratings file's lines after its first non-blank one. Returns 0 or -1. */

@@ -12,6 +12,7 @@
 #include "collab/distribute.h"
 #include "collab/cli.h"
 #include "collab/log.h"
+#include "collab/prepared.h"
 
 /* Parses "LO,HI" with LO < HI; usage error naming the option otherwise. */
 static int parse_range(double *lo, double *hi, const char *text, const char *opt, Status *st)
@@ -261,6 +262,31 @@ int cli_suggest(LrSuggest *s, const Options *o, Status *st)
     return STATUS_OK;
 }
 
+/* With a prepared file, the options that say how to parse text are a usage error. */
+static int prepared_options(const Options *o, const char *path, Status *st)
+{
+    const char *given = o->sep            ? "sep"
+                        : strcmp(o->header, "auto") ? "header"
+                        : o->user_col       ? "user-col"
+                        : o->item_col       ? "item-col"
+                        : o->rating_col     ? "rating-col"
+                        : o->time_col       ? "time-col"
+                        : o->items_file     ? "items-file"
+                                            : NULL;
+    if (given)
+        return status_set(st, STATUS_USAGE,
+                          "option --%s applies to text, but %s is a prepared file (prepare "
+                          "took the reader options); drop --%s",
+                          given, path, given);
+    if (o->valid_file)
+        return status_set(st, STATUS_USAGE,
+                          "option --valid-file cannot be used with the prepared file %s (its "
+                          "rows are split with --valid-pct and --seed); train on the text to "
+                          "use a validation file",
+                          path);
+    return STATUS_OK;
+}
+
 int cli_load_dataset(Dataset *ds, const Ctx *ctx, const Options *o, Status *st)
 {
     DataOptions d;
@@ -269,10 +295,15 @@ int cli_load_dataset(Dataset *ds, const Ctx *ctx, const Options *o, Status *st)
         return st->code; /* local and identical on every rank */
     const SplitSpec sp = {o->valid_file, o->valid_pct, (uint64_t)o->seed};
     const double t0 = MPI_Wtime();
-    if (dataset_load(ds, &d, &sp, ctx->comm, st))
+    const int prepared = prep_is_file(d.path, ctx->comm);
+    if (prepared && prepared_options(o, d.path, st))
         return st->code;
-    log_verbose("loaded %zu ratings in %.2f s (every rank reads its own part)\n",
-                ds->n_train_total + ds->n_valid_total, MPI_Wtime() - t0);
+    if (prepared ? prep_load(ds, &d, &sp, ctx->comm, st) : dataset_load(ds, &d, &sp, ctx->comm, st))
+        return st->code;
+    log_verbose("loaded %zu ratings in %.2f s (%s)\n", ds->n_train_total + ds->n_valid_total,
+                MPI_Wtime() - t0,
+                prepared ? "prepared file: every rank reads its own users' rows"
+                         : "every rank reads its own part");
     return STATUS_OK;
 }
 

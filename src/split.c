@@ -39,3 +39,21 @@ size_t split_random(uint8_t *is_valid, size_t n, double valid_pct, uint64_t seed
         is_valid[i] = (uint8_t)split_is_valid(&s, i);
     return (size_t)s.cut;
 }
+
+void split_words(uint64_t *words, const Split *s, uint64_t w0, uint64_t nw)
+{
+    int64_t rows[64];
+    uint64_t img[64];
+    for (uint64_t w = w0; w < w0 + nw; w++) {
+        const uint64_t first = 64 * w;
+        const size_t m = first >= s->n ? 0 : s->n - first < 64 ? (size_t)(s->n - first) : 64;
+        uint64_t b = 0;
+        for (size_t i = 0; i < m; i++)
+            rows[i] = (int64_t)(first + i);
+        if (s->cut > 0)
+            perm_apply_many(&s->perm, img, rows, m);
+        for (size_t i = 0; s->cut > 0 && i < m; i++)
+            b |= (uint64_t)(img[i] < s->cut) << i;
+        words[w - w0] = b;
+    }
+}

@@ -224,6 +224,38 @@ void vocab_build(Vocab *v, char *const *keys, const int32_t *idx, size_t n)
     vocab_index(v);
 }
 
+int vocab_build_sorted(Vocab *v, char *const *keys, const int32_t *idx, size_t n)
+{
+    int numeric = n > 0;
+    long long x = 0, prev = 0;
+    for (size_t j = 0; j < n && numeric; j++)
+        numeric = vocab_parse_int(keys[idx[j]], &x);
+    int sorted = 1;
+    for (size_t j = 0; j < n && sorted; j++) {
+        const char *k = keys[idx[j]];
+        if (numeric)
+            vocab_parse_int(k, &x);
+        if (j > 0) {
+            VocabEntry a = {keys[idx[j - 1]], prev}, b = {k, x};
+            sorted = (numeric ? vocab_cmp_numeric(&a, &b) : vocab_cmp_string(&a, &b)) < 0;
+        }
+        prev = x;
+    }
+    if (!sorted) {
+        vocab_build(v, keys, idx, n);
+        return 0;
+    }
+    memset(v, 0, sizeof *v);
+    v->numeric = numeric;
+    v->names = xmalloc((n + 1) * sizeof *v->names);
+    v->names[0] = xstrdup("#na#");
+    for (size_t j = 0; j < n; j++)
+        v->names[j + 1] = xstrdup(keys[idx[j]]);
+    v->n = n + 1;
+    vocab_index(v);
+    return 1;
+}
+
 int32_t vocab_find(const Vocab *v, const char *s)
 {
     if (!v->hslot)

@@ -81,6 +81,27 @@ static void test_vocab_strings(void)
     vocab_free(&v);
 }
 
+/* vocab_build_sorted: keys in vocabulary order are taken as they are, others are sorted
+ * (strings in numeric order, and numbers among strings, as a prepared file's subsets). */
+static void test_vocab_sorted(void)
+{
+    char *keys[] = {"10", "9", "B", "a", "-1", "100"};
+    const int32_t cases[][4] = {{4, 1, 0, 5}, {0, 1, 2, 3}, {1, 0, -1, -1}, {0, 1, -1, -1}};
+    const int taken[] = {1, 1, 1, 0};
+    for (int c = 0; c < 4; c++) {
+        const size_t n = cases[c][2] < 0 ? 2 : 4;
+        Vocab a, b;
+        vocab_build(&a, keys, cases[c], n);
+        TEST_CHECK(vocab_build_sorted(&b, keys, cases[c], n) == taken[c]);
+        int same = a.n == b.n && a.numeric == b.numeric && a.hcap == b.hcap;
+        for (size_t i = 0; same && i < a.n; i++)
+            same = strcmp(a.names[i], b.names[i]) == 0;
+        TEST_CHECK(same && !memcmp(a.hslot, b.hslot, a.hcap * sizeof *a.hslot));
+        vocab_free(&a);
+        vocab_free(&b);
+    }
+}
+
 /* Python: int(valid_pct * n), e.g. int(0.29 * 100) == 28. */
 static void test_split_sizes(void)
 {
@@ -120,6 +141,29 @@ static void test_split_seeds(void)
     free(a);
     free(b);
     free(c);
+}
+
+/* split_words (perm_apply_many, eight rows at a time) gives split_random's rows, at any
+ * start word and with a last word cut short. */
+static void test_split_words(void)
+{
+    const size_t sizes[] = {1, 63, 64, 65, 1000, 4097, 70001};
+    for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
+        const size_t n = sizes[k], nw = (n + 63) / 64;
+        uint8_t *v = malloc(n);
+        uint64_t *w = calloc(nw + 1, sizeof *w);
+        split_random(v, n, 0.3, 7 + k);
+        Split s;
+        split_init(&s, n, 0.3, 7 + k);
+        split_words(w, &s, 0, nw / 2);
+        split_words(w + nw / 2, &s, nw / 2, nw - nw / 2);
+        int ok = 1;
+        for (size_t i = 0; i < 64 * nw; i++)
+            ok &= (int)((w[i / 64] >> (i % 64)) & 1) == (i < n ? v[i] : 0);
+        TEST_CHECK(ok);
+        free(v);
+        free(w);
+    }
 }
 
 /* A small Ratings built by hand: users u1..u3, items of IDs with titles. */
@@ -258,6 +302,8 @@ int main(void)
     test_vocab_strings();
     test_split_sizes();
     test_split_seeds();
+    test_split_words();
+    test_vocab_sorted();
     test_dataset_ids();
     test_dataset_titles();
     test_append();

@@ -73,7 +73,7 @@ typedef struct OptSpec {
 extern const OptSpec CLI_CKPT_OPTS[];
 extern const OptSpec CLI_DATA_OPTS[], CLI_MODEL_OPTS[], CLI_TRAIN_OPTS[], CLI_BATCH_OPTS[],
     CLI_LRFIND_OPTS[], CLI_SHOWBATCH_OPTS[], CLI_SYNTH_OPTS[], CLI_OUTPUT_OPTS[],
-    CLI_HELP_OPTS[];
+    CLI_HELP_OPTS[], CLI_PREPARE_OPTS[];
 extern const OptSpec CLI_USE_OPTS[], CLI_PAIRS_OPTS[], CLI_RECOMMEND_OPTS[],
     CLI_SIMILAR_OPTS[], CLI_BIASES_OPTS[], CLI_PCA_OPTS[], CLI_EVALUATE_OPTS[],
     CLI_SHOWRESULTS_OPTS[];
@@ -105,8 +105,10 @@ int cli_train_config(TrainConfig *c, const Options *o, Status *st);
 int cli_suggest(LrSuggest *s, const Options *o, Status *st);
 
 /* Collective: every rank reads its part of the data named by o (or the embedded
- * default); the ranks split and encode it together and each ends with its shard
- * (distribute.h). Returns the agreed status (the message is on every rank). */
+ * default): text (distribute.h), or a prepared file (prepared.h, found by its HDF5
+ * signature; the text-only options are then a usage error); the ranks split and encode
+ * it together and each ends with its shard. Returns the agreed status (the message is
+ * on every rank). */
 int cli_load_dataset(Dataset *ds, const Ctx *ctx, const Options *o, Status *st);
 
 /* Every option of cmd as resolved name/value text, for checkpoints (cli_settings_free). */
@@ -130,6 +132,7 @@ int cmd_train(const Ctx *ctx, Options *o);
 int cmd_lr_find(const Ctx *ctx, Options *o);
 int cmd_show_batch(const Ctx *ctx, Options *o);
 int cmd_synth(const Ctx *ctx, Options *o);
+int cmd_prepare_data(const Ctx *ctx, Options *o);
 int cmd_predict(const Ctx *ctx, Options *o);
 int cmd_recommend(const Ctx *ctx, Options *o);
 int cmd_similar(const Ctx *ctx, Options *o);

@@ -91,6 +91,11 @@ typedef struct Vocab {
 
 /* Builds v from the keys keys[idx[j]] for j < n (duplicates allowed). Local. */
 void vocab_build(Vocab *v, char *const *keys, const int32_t *idx, size_t n);
+/* As vocab_build for distinct keys keys[idx[j]] that may already be in vocabulary order
+ * (e.g. read back from a file written in that order): checked in O(n) and, when they
+ * are, taken as they are without a sort (then keys[idx[j]] has index j + 1); returns 1
+ * then, else 0 after vocab_build. Local. */
+int vocab_build_sorted(Vocab *v, char *const *keys, const int32_t *idx, size_t n);
 /* Index of s in v, or 0 (#na#) when absent. */
 int32_t vocab_find(const Vocab *v, const char *s);
 void vocab_free(Vocab *v);

@@ -32,6 +32,9 @@ typedef struct PartRows {
     int32_t *user;    /* (n) index into PartKeys.users */
     int32_t *item;    /* (n) index into PartKeys.items */
     float *rating;    /* (n) */
+    int64_t *ts;      /* (n) timestamps (0 without a time column); NULL unless
+                         opt->keep_timestamps */
+    int has_time;     /* the file has a time column */
     uint64_t first;   /* index of this rank's first row among the file's rows */
     uint64_t total;   /* rows of the file over all ranks */
     size_t n_skipped; /* bad lines skipped in the whole file (skip_bad_lines) */
@@ -43,8 +46,8 @@ void partkeys_free(PartKeys *k);
 void partrows_free(PartRows *r);
 
 /* Collective: reads the ratings file opt names (opt->path, a folder or a file, as
- * data_read) into this rank's rows, adding its keys to keys. Timestamps are checked but
- * not kept. Returns the agreed status (STATUS_OK, or the serial reader's error on every
+ * data_read) into this rank's rows, adding its keys to keys. Timestamps are checked, and
+ * kept only with opt->keep_timestamps. Returns the agreed status (STATUS_OK, or the serial reader's error on every
  * rank); rows is freeable either way. */
 int pread_file(PartRows *rows, PartKeys *keys, const DataOptions *opt, MPI_Comm comm, Status *st);
 

@@ -71,6 +71,8 @@ typedef struct Movies {
     char **titles; /* (ids.n) UTF-8 */
     size_t *lines; /* (ids.n) line of each ID, for duplicate messages */
     size_t cap;
+    int32_t *by_int; /* (cap_int) index + 1 of integer ID v, 0: absent (a cache of ids) */
+    size_t cap_int;
 } Movies;
 
 /* Rows under construction, with raw user and item IDs interned. */
@@ -89,6 +91,10 @@ typedef struct Build {
                           from first_line */
     size_t n_gaps, cap_gaps;
     int32_t last_user; /* rows often come grouped by user: skip the lookup */
+    /* Integer IDs (nearly all files) skip the hash tables: by_int[v] is the key index +
+     * 1 of the ID v (0: not seen yet), for 0 <= v < cap; 0 users, 1 items. */
+    int32_t *by_int[2];
+    size_t cap_int[2];
 } Build;
 
 /* ---- Reporting ---- */
@@ -128,6 +134,8 @@ void file_layout_items(FileLayout *lay, const Source *src, const DataOptions *op
 /* Reads a whole movies or items file into m (zeroed). Returns 0 or -1 (c->st set). */
 int movies_read(ReadCtx *c, Movies *m, const FileLayout *lay, const char *path);
 void movies_free(Movies *m);
+/* Index in m of the item ID (len bytes at id, canonical), or -1 when m lacks it. */
+int32_t movies_find(const Movies *m, const char *id, size_t len);
 
 /* Opens c->path and takes its first non-blank line: a header is checked (or, for a
  * delimited file, gives lay its columns); a data line is copied to *first for later

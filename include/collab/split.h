@@ -25,6 +25,10 @@ void split_init(Split *s, size_t n, double valid_pct, uint64_t seed);
 /* 1 when row i (0 <= i < n, in file order) is a validation row. Local, O(1). */
 int split_is_valid(const Split *s, uint64_t i);
 
+/* The split of rows [64 w0, 64 (w0 + nw)) as bits: bit i of words[k] is 1 when row
+ * 64 (w0 + k) + i is a validation row (0 past the last row). Local. */
+void split_words(uint64_t *words, const Split *s, uint64_t w0, uint64_t nw);
+
 /* Fills is_valid (n) with 1 for validation rows, 0 for training rows. Returns n_valid.
  * Row i is validation iff perm(i) < floor(valid_pct * n). Local. */
 size_t split_random(uint8_t *is_valid, size_t n, double valid_pct, uint64_t seed);
