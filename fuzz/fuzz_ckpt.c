@@ -1,11 +1,13 @@
-/* fuzz_ckpt.c - checkpoint validation and reading (ckpt_read, as train --resume does) on
- * arbitrary files at one rank, and the model-file reader (modelfile_open and
- * modelfile_read_rows, as every command that uses a model does). Byte 0 picks which;
- * the rest is the file. Every outcome must be a clean Status naming the file, never a
- * crash, a hang, a leak or undefined behaviour.
+/* fuzz_ckpt.c - the readers of collab-mpi's HDF5 files on arbitrary files at one rank:
+ * checkpoint validation and reading (ckpt_read, as train --resume does), the model-file
+ * reader (modelfile_open and modelfile_read_rows, as every command that uses a model
+ * does), and the prepared-file loader (prep_load, as train --data FILE.h5 does). Byte 0
+ * picks which (modulo 3); the rest is the file. Every outcome must be a clean Status
+ * naming the file, never a crash, a hang, a leak or undefined behaviour.
  *
- * Seeds: with COLLAB_FUZZ_SEEDS=DIR, LLVMFuzzerInitialize writes a good checkpoint and a
- * good model file of the small model below into DIR (make fuzz does). */
+ * Seeds: with COLLAB_FUZZ_SEEDS=DIR, LLVMFuzzerInitialize writes a good checkpoint, a
+ * good model file of the small model below and a small prepared file into DIR (make
+ * fuzz does). */
 #include "config.h"
 
 #include <stdio.h>
@@ -15,6 +17,7 @@
 
 #include "collab/checkpoint.h"
 #include "collab/modelfile.h"
+#include "collab/prepared.h"
 #include "fuzz.h"
 
 enum { NU = 5, NI = 7, K = 3 };
@@ -82,14 +85,53 @@ static void write_seeds(const char *dir)
     }
 }
 
+/* Copies path into dir/name with the mode byte kind first. */
+static void put_seed(const char *dir, const char *name, int kind, const char *path)
+{
+    char seed[512];
+    snprintf(seed, sizeof seed, "%s/%s", dir, name);
+    FILE *in = fopen(path, "rb"), *out = fopen(seed, "wb");
+    int ch;
+    if (out)
+        fputc(kind, out);
+    while (in && out && (ch = fgetc(in)) != EOF)
+        fputc(ch, out);
+    if (in)
+        fclose(in);
+    if (out)
+        fclose(out);
+}
+
+/* A prepared file of a few ratings (mode 2). */
+static void write_prepared_seed(const char *dir)
+{
+    static const char csv[] = "userId,movieId,rating,timestamp\n1,10,4.0,1\n1,11,3.5,2\n"
+                              "2,10,5.0,3\n3,12,1.0,4\n";
+    char out[512];
+    const char *text = fuzz_write(fuzz_setup(), "seed.csv", (const uint8_t *)csv, sizeof csv - 1);
+    DataOptions o;
+    data_options_default(&o);
+    o.path = text;
+    PrepSummary sum;
+    Status st;
+    status_clear(&st);
+    snprintf(out, sizeof out, "%s/seed-prep.h5", fuzz_setup());
+    if (prep_write(&sum, out, &o, MPI_COMM_WORLD, &st))
+        fprintf(stderr, "fuzz_ckpt: cannot write the prepared seed: %s\n", st.msg);
+    put_seed(dir, "prepared.h5", 2, out);
+    unlink(out);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
     fuzz_setup();
     ctx_init(&ctx);
     const char *seeds = getenv("COLLAB_FUZZ_SEEDS");
-    if (seeds)
+    if (seeds) {
         write_seeds(seeds);
+        write_prepared_seed(seeds);
+    }
     return 0;
 }
 
@@ -119,14 +161,30 @@ static void read_model(const char *path)
     modelfile_free(&mf);
 }
 
+static void read_prepared(const char *path)
+{
+    DataOptions o;
+    data_options_default(&o);
+    o.path = path;
+    const SplitSpec sp = {NULL, 0.2, 42};
+    Dataset ds;
+    Status st;
+    status_clear(&st);
+    if (!prep_load(&ds, &o, &sp, MPI_COMM_WORLD, &st))
+        dataset_free(&ds);
+    fuzz_report(&st);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
     const char *path = fuzz_write(fuzz_setup(), "input.h5", data + 1, size - 1);
-    if (data[0] % 2 == 0)
+    if (data[0] % 3 == 0)
         read_checkpoint(path);
-    else
+    else if (data[0] % 3 == 1)
         read_model(path);
+    else
+        read_prepared(path);
     return 0;
 }
