@@ -109,15 +109,20 @@ static void write_prepared_seed(const char *dir)
                               "2,10,5.0,3\n3,12,1.0,4\n";
     char out[512];
     const char *text = fuzz_write(fuzz_setup(), "seed.csv", (const uint8_t *)csv, sizeof csv - 1);
+    char cwd[512];
     DataOptions o;
     data_options_default(&o);
-    o.path = text;
+    o.path = "seed.csv"; /* relative: the seed then holds no path of this machine */
+    if (!getcwd(cwd, sizeof cwd) || chdir(fuzz_setup()) != 0)
+        o.path = text;
     PrepSummary sum;
     Status st;
     status_clear(&st);
     snprintf(out, sizeof out, "%s/seed-prep.h5", fuzz_setup());
     if (prep_write(&sum, out, &o, MPI_COMM_WORLD, &st))
         fprintf(stderr, "fuzz_ckpt: cannot write the prepared seed: %s\n", st.msg);
+    if (o.path != text && chdir(cwd) != 0)
+        perror(cwd);
     put_seed(dir, "prepared.h5", 2, out);
     unlink(out);
 }
