@@ -106,6 +106,9 @@ void exchange_init(Exchange *x, const Ctx *ctx, const Layout *layout, size_t k)
         *counts[i] = xcalloc(p, sizeof(int));
     x->stamp = xcalloc(ni, sizeof(uint32_t));
     x->slot = xcalloc(ni, sizeof(int32_t));
+    x->owner = xmalloc(ni * sizeof(int32_t)); /* a lookup: two divisions per item saved */
+    for (size_t i = 0; i < layout->n_items; i++)
+        x->owner[i] = layout_item_owner(layout, i);
     x->blk = xcalloc(p, sizeof(int));
     x->req_n = xcalloc(p, sizeof(int));
     const size_t nl = layout_item_count(layout, ctx->rank);
@@ -208,12 +211,12 @@ static size_t exchange_unique(Exchange *x, const int32_t *item, size_t n)
         if (x->stamp[item[j]] != x->cur) {
             x->stamp[item[j]] = x->cur;
             first[u++] = item[j];
-            x->send_n[layout_item_owner(x->layout, (size_t)item[j])]++;
+            x->send_n[x->owner[item[j]]]++;
         }
     int32_t *uniq = buf_reserve(&x->uniq, u * sizeof(int32_t));
     prefix(x->soff, x->send_n, x->ctx->size); /* soff: next free slot per owner */
     for (size_t s = 0; s < u; s++) {
-        int at = x->soff[layout_item_owner(x->layout, (size_t)first[s])]++;
+        int at = x->soff[x->owner[first[s]]]++;
         uniq[at] = first[s];
         x->slot[first[s]] = at;
     }
@@ -283,10 +286,10 @@ static void exchange_pack_grads(Exchange *x, const float *g_irows, const float *
     float *g = buf_reserve(&x->g_out, n * w * sizeof(float));
     memset(x->send_n, 0, (size_t)p * sizeof(int));
     for (size_t j = 0; j < n; j++)
-        x->send_n[layout_item_owner(x->layout, (size_t)item[j])]++;
+        x->send_n[x->owner[item[j]]]++;
     prefix(x->soff, x->send_n, p); /* soff: next free record per owner */
     for (size_t j = 0; j < n; j++) {
-        size_t at = (size_t)x->soff[layout_item_owner(x->layout, (size_t)item[j])]++;
+        size_t at = (size_t)x->soff[x->owner[item[j]]]++;
         rec[2 * at] = pos[j];
         rec[2 * at + 1] = item[j];
         memcpy(g + at * w, g_irows + j * k, k * sizeof(float));

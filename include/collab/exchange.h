@@ -67,6 +67,7 @@ typedef struct Exchange {
     int *scnt, *soff, *rcnt, *roff; /* (nranks) element counts and offsets of a call */
     uint32_t *stamp;                /* (n_items) batch stamp per global item, for dedup */
     int32_t *slot;                  /* (n_items) index of the item in the batch's unique list */
+    int32_t *owner;                 /* (n_items) rank owning each item (layout_item_owner) */
     uint32_t cur;                   /* current stamp */
     Buf uniq;                       /* int32 (u) distinct items of the batch, sorted = by owner */
     Buf srv;                        /* int32 (s) items other ranks asked of this rank */
