@@ -125,15 +125,19 @@ int memory_check(const MemNeed *need, uint64_t max_per_rank, const Ctx *ctx, Sta
     if (ranks > 1)
         snprintf(node, sizeof node, "; %s for the %d ranks of its node", size_text(want).s,
                  ranks);
+    /* Suggest what would shrink the largest part. */
+    const char *hint = need->optimizer > need->tables / 2
+                           ? ", or --opt adagrad (one accumulator per row instead of two "
+                             "moments per parameter)"
+                           : need->buffers > need->tables ? ", or a smaller --bs" : "";
     if (have && want > have)
         status_set(st, STATUS_DATA,
                    "not enough memory for training: rank %d needs about %s (model tables and "
                    "gradients %s, optimizer state %s, buffers %s%s), but %s %s: use more "
-                   "ranks (on more nodes), a smaller --n-factors, or --opt adagrad (one "
-                   "accumulator per row instead of two moments per parameter)",
+                   "ranks (on more nodes), a smaller --n-factors%s",
                    ctx->rank, size_text(mine).s, size_text(need->tables).s,
                    size_text(need->optimizer).s, size_text(need->buffers).s, node,
                    max_per_rank ? "--max-memory allows" : "its node has available",
-                   size_text(have).s);
+                   size_text(have).s, hint);
     return status_agree(st, ctx->comm);
 }
