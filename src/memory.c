@@ -125,11 +125,11 @@ int memory_check(const MemNeed *need, uint64_t max_per_rank, const Ctx *ctx, Sta
     if (ranks > 1)
         snprintf(node, sizeof node, "; %s for the %d ranks of its node", size_text(want).s,
                  ranks);
-    /* Suggest what would shrink the largest part. */
+    /* Adagrad only helps where moments are a large part (Adam's, SGD's momentum). */
     const char *hint = need->optimizer > need->tables / 2
                            ? ", or --opt adagrad (one accumulator per row instead of two "
                              "moments per parameter)"
-                           : need->buffers > need->tables ? ", or a smaller --bs" : "";
+                           : "";
     if (have && want > have)
         status_set(st, STATUS_DATA,
                    "not enough memory for training: rank %d needs about %s (model tables and "
