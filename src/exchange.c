@@ -119,7 +119,8 @@ void exchange_init(Exchange *x, const Ctx *ctx, const Layout *layout, size_t k)
 void exchange_free(Exchange *x)
 {
     void *arrays[] = {x->send_n, x->recv_n, x->scnt,  x->soff,   x->rcnt,  x->roff, x->gcnt,
-                      x->goff,   x->stamp,  x->slot,  x->blk,    x->req_n, x->ostamp, x->oslot};
+                      x->goff,   x->stamp,  x->slot,  x->blk,    x->req_n, x->ostamp, x->oslot,
+                      x->owner};
     Buf *bufs[] = {&x->uniq,      &x->srv,        &x->uniq_rows,  &x->srv_rows,  &x->rec_out,
                    &x->rec_in,    &x->g_out,      &x->g_in,       &x->order,     &x->slot_f,
                    &x->slot_b,    &x->acc,        &x->touched,    &x->plan.uoff, &x->plan.uniq,
