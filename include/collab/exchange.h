@@ -4,10 +4,15 @@
  * from their owners) -> forward -> backward -> exchange_scatter_item_grads (each
  * rating's item gradient to the item's owner, which sums them in global batch-position
  * order) -> each owner updates its rows -> exchange_allreduce_exact (the batch loss).
+ * The sparse optimizers' fused step instead plans an epoch's item requests at once
+ * (exchange_plan_epoch), then per batch: exchange_gather_planned (each distinct item's
+ * row once) -> fused forward/backward/user update -> exchange_reduce_slot_grads (each
+ * distinct item's int64 gradient once) -> owners update.
  *
  * Determinism: an owner adds the gradient contributions to a row in increasing global
- * position, and job-wide sums are taken in fixed point (ExactSum), so every result is
- * the same bits at any number of ranks. Counters record what crossed the seam. */
+ * position (dense step) or as exact integers (fused step), and job-wide sums are taken
+ * in fixed point (ExactSum), so every result is the same bits at any number of ranks.
+ * Counters record what crossed the seam. */
 #ifndef COLLAB_EXCHANGE_H
 #define COLLAB_EXCHANGE_H
 
