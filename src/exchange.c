@@ -153,14 +153,15 @@ static size_t prefix(int *off, const int *n, int p)
     return total;
 }
 
-/* Alltoall of send_n into recv_n; returns the number of records to receive. */
-static size_t exchange_counts(Exchange *x)
+/* Alltoall of the per-rank counts send (send_n, or req_n for the slots) into recv_n;
+ * returns the number of records to receive. */
+static size_t exchange_counts(Exchange *x, const int *send)
 {
     const int p = x->ctx->size;
     if (p == 1) {
-        x->recv_n[0] = x->send_n[0]; /* one rank: the exchange is a copy */
+        x->recv_n[0] = send[0]; /* one rank: the exchange is a copy */
     } else {
-        CHECK_MPI(MPI_Alltoall(x->send_n, 1, MPI_INT, x->recv_n, 1, MPI_INT, x->ctx->comm));
+        CHECK_MPI(MPI_Alltoall(send, 1, MPI_INT, x->recv_n, 1, MPI_INT, x->ctx->comm));
         x->messages++;
         x->bytes += (uint64_t)p * sizeof(int);
     }
@@ -259,7 +260,7 @@ void exchange_gather_items(Exchange *x, float *irows, float *ibias, const Model 
         return;
     }
     size_t u = exchange_unique(x, item, n);
-    size_t n_req = exchange_counts(x);
+    size_t n_req = exchange_counts(x, x->send_n);
     buf_reserve(&x->srv, n_req * sizeof(int32_t));
     exchange_records(x, x->uniq.p, x->srv.p, 1, MPI_INT32_T, 0);
     float *served = exchange_serve(x, m, x->srv.p, n_req);
@@ -341,7 +342,7 @@ void exchange_scatter_item_grads(Exchange *x, Model *m, const float *g_irows, co
         return;
     }
     exchange_pack_grads(x, g_irows, g_ibias, item, pos, n);
-    size_t got = exchange_counts(x);
+    size_t got = exchange_counts(x, x->send_n);
     int64_t *rec = buf_reserve(&x->rec_in, got * 2 * sizeof(int64_t));
     float *g = buf_reserve(&x->g_in, got * w * sizeof(float));
     exchange_records(x, x->rec_out.p, rec, 2, MPI_INT64_T, 0);
@@ -440,13 +441,7 @@ static void slots_move(Exchange *x, void *slots, void *served, int width, MPI_Da
  * number of ids this rank was asked, left in x->srv. */
 static size_t slots_ask(Exchange *x)
 {
-    const int p = x->ctx->size;
-    CHECK_MPI(MPI_Alltoall(x->req_n, 1, MPI_INT, x->recv_n, 1, MPI_INT, x->ctx->comm));
-    x->messages++;
-    x->bytes += (uint64_t)p * sizeof(int);
-    size_t n_req = 0;
-    for (int r = 0; r < p; r++)
-        n_req += (size_t)x->recv_n[r];
+    const size_t n_req = exchange_counts(x, x->req_n);
     int32_t *srv = buf_reserve(&x->srv, (n_req ? n_req : 1) * sizeof(int32_t));
     slots_move(x, x->uniq.p, srv, 1, MPI_INT32_T, 1);
     return n_req;

@@ -5,6 +5,7 @@
 #define COLLAB_TEST_H
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -41,6 +42,32 @@ static int test_checks = 0;
                     __LINE__, (hay), (needle));                                           \
         }                                                                                 \
     } while (0)
+
+/* SplitMix64: the tests' own generator, independent of src/rng.c. */
+static inline uint64_t test_rand_next(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* Uniform double in [0, 1) from the next draw of s. */
+static inline double test_rand_unit(uint64_t *s)
+{
+    return (double)(test_rand_next(s) >> 11) * 0x1.0p-53;
+}
+
+/* Zeroed memory, or exit 1 (a test has no recovery). */
+static inline void *test_alloc(size_t n)
+{
+    void *p = calloc(n ? n : 1, 1);
+    if (!p) {
+        fprintf(stderr, "out of memory (%zu bytes)\n", n);
+        exit(1);
+    }
+    return p;
+}
 
 /* Prints a summary and returns the exit status for main(). */
 static inline int test_done(const char *name)

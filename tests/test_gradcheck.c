@@ -31,30 +31,6 @@ typedef struct Problem {
     float *y;             /* (n) */
 } Problem;
 
-/* SplitMix64: the test's own generator, independent of src/rng.c. */
-static uint64_t mix_next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static double mix_unit(uint64_t *s)
-{
-    return (double)(mix_next(s) >> 11) * 0x1.0p-53;
-}
-
-static void *test_alloc(size_t n)
-{
-    void *p = calloc(n ? n : 1, 1);
-    if (!p) {
-        fprintf(stderr, "out of memory\n");
-        exit(1);
-    }
-    return p;
-}
-
 /* ---------------------------------------------------------------- double reference */
 
 /* Tables in double, perturbed one element at a time. */
@@ -141,15 +117,15 @@ static void problem_make(Problem *p, Model *m, ModelKind kind, int has_range, si
     p->item = test_alloc(n * sizeof *p->item);
     p->y = test_alloc(n * sizeof *p->y);
     for (size_t j = 0; j < n; j++) {
-        p->urow[j] = (int32_t)(mix_next(&s) % (p->n_users - 1));
-        p->item[j] = (int32_t)(mix_next(&s) % (p->n_items - 1));
-        p->y[j] = (float)(1 + mix_next(&s) % 5);
+        p->urow[j] = (int32_t)(test_rand_next(&s) % (p->n_users - 1));
+        p->item[j] = (int32_t)(test_rand_next(&s) % (p->n_items - 1));
+        p->y[j] = (float)(1 + test_rand_next(&s) % 5);
     }
     model_init(m, &p->spec, p->n_users, p->n_items);
     /* Factors of size ~1/sqrt(k) keep z = O(1): the sigmoid is neither linear nor flat. */
     double scale = 1.5 / sqrt((double)k);
     for (size_t q = 0; q < m->n_params; q++)
-        m->params[q] = (float)((2 * mix_unit(&s) - 1) * scale);
+        m->params[q] = (float)((2 * test_rand_unit(&s) - 1) * scale);
 }
 
 static void problem_free(Problem *p)

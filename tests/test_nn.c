@@ -21,29 +21,6 @@
 #include "collab/nn.h"
 #include "test.h"
 
-static uint64_t mix_next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static double mix_unit(uint64_t *s)
-{
-    return (double)(mix_next(s) >> 11) * 0x1.0p-53;
-}
-
-static void *test_alloc(size_t n)
-{
-    void *p = calloc(n ? n : 1, 1);
-    if (!p) {
-        fprintf(stderr, "out of memory\n");
-        exit(1);
-    }
-    return p;
-}
-
 /* ---------------------------------------------------------------- double reference */
 
 typedef struct Ref {
@@ -167,13 +144,13 @@ static void problem_make(Problem *q, const size_t *widths, size_t nl, int use_bn
     /* BatchNorm parameters off their init, so their gradients are not degenerate */
     for (size_t l = 0; l < nl && use_bn; l++)
         for (size_t j = 0; j < widths[l]; j++) {
-            q->p[L->gamma[l] + j] = (float)(0.5 + mix_unit(&seed));
-            q->p[L->beta[l] + j] = (float)(mix_unit(&seed) - 0.5);
+            q->p[L->gamma[l] + j] = (float)(0.5 + test_rand_unit(&seed));
+            q->p[L->beta[l] + j] = (float)(test_rand_unit(&seed) - 0.5);
         }
     for (size_t e = 0; e < B * N_IN; e++)
-        q->xd[e] = q->x[e] = (float)(2.0 * mix_unit(&seed) - 1.0);
+        q->xd[e] = q->x[e] = (float)(2.0 * test_rand_unit(&seed) - 1.0);
     for (size_t i = 0; i < B; i++)
-        q->yd[i] = q->y[i] = (float)(1 + floor(5 * mix_unit(&seed)));
+        q->yd[i] = q->y[i] = (float)(1 + floor(5 * test_rand_unit(&seed)));
     for (size_t e = 0; e < L->n_params; e++)
         q->pd[e] = q->p[e];
 }

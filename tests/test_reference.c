@@ -47,16 +47,6 @@ typedef struct Fixture {
     Block *blocks; /* (n) */
 } Fixture;
 
-static void *test_alloc(size_t n)
-{
-    void *p = calloc(n ? n : 1, 1);
-    if (!p) {
-        fprintf(stderr, "out of memory (%zu bytes)\n", n);
-        exit(1);
-    }
-    return p;
-}
-
 /* A broken or missing fixture ends the test: every later check would be meaningless. */
 static void fixture_die(const Fixture *fx, const char *what)
 {
