@@ -110,6 +110,15 @@ const OptSpec CLI_TRAIN_OPTS[] = {
     OPT_END,
 };
 
+const OptSpec CLI_BLOCKS_OPTS[] = {
+    OPT("blocks", OPT_INT, blocks, "B",
+        "train by blocks: per-rating updates over a BxB grid of user and item blocks (the "
+        "DSGD/LIBMF schedule; --opt adagrad or sparse-sgd; -np at most B; the result "
+        "depends on B, not on -np; docs/BLOCKS.md); 0: minibatches of --bs",
+        "0"),
+    OPT_END,
+};
+
 const OptSpec CLI_CKPT_OPTS[] = {
     OPT("checkpoint-dir", OPT_STR, checkpoint_dir, "DIR",
         "write checkpoints (and metrics.h5) into DIR", NULL),
@@ -261,7 +270,8 @@ static const OptSpec *const SHOWRESULTS_GROUPS[] = {CLI_USE_OPTS, CLI_SHOWRESULT
                                                     CLI_HELP_OPTS, NULL};
 
 static const OptSpec *const TRAIN_GROUPS[] = {CLI_DATA_OPTS, CLI_MODEL_OPTS, CLI_TRAIN_OPTS,
-                                              CLI_CKPT_OPTS, CLI_OUTPUT_OPTS, NULL};
+                                              CLI_BLOCKS_OPTS, CLI_CKPT_OPTS, CLI_OUTPUT_OPTS,
+                                              NULL};
 static const OptSpec *const LRFIND_GROUPS[] = {CLI_DATA_OPTS, CLI_MODEL_OPTS, CLI_TRAIN_OPTS,
                                                CLI_LRFIND_OPTS, CLI_OUTPUT_OPTS, NULL};
 static const OptSpec *const SHOWBATCH_GROUPS[] = {CLI_DATA_OPTS, CLI_BATCH_OPTS,
@@ -398,14 +408,14 @@ void cli_print_help(FILE *f, const Command *cmd)
                                          "show-batch", "synth", "Output",   "Other",
                                          "Checkpoints", "Model file", "Input file",
                                          "recommend", "similar", "biases", "pca", "evaluate",
-                                         "show-results", "prepare"};
+                                         "show-results", "prepare", "Blocked training"};
     const OptSpec *const known[] = {CLI_DATA_OPTS,      CLI_MODEL_OPTS,  CLI_TRAIN_OPTS,
                                     CLI_BATCH_OPTS,     CLI_LRFIND_OPTS, CLI_SHOWBATCH_OPTS,
                                     CLI_SYNTH_OPTS,     CLI_OUTPUT_OPTS, CLI_HELP_OPTS,
                                     CLI_CKPT_OPTS,      CLI_USE_OPTS,    CLI_PAIRS_OPTS,
                                     CLI_RECOMMEND_OPTS, CLI_SIMILAR_OPTS, CLI_BIASES_OPTS,
                                     CLI_PCA_OPTS,       CLI_EVALUATE_OPTS,
-                                    CLI_SHOWRESULTS_OPTS, CLI_PREPARE_OPTS};
+                                    CLI_SHOWRESULTS_OPTS, CLI_PREPARE_OPTS, CLI_BLOCKS_OPTS};
     for (const OptSpec *const *g = cmd->groups; *g; g++) {
         for (size_t t = 0; t < sizeof known / sizeof *known; t++)
             if (known[t] == *g)

@@ -321,13 +321,16 @@ static void print_summary(const TrainRun *run, Trainer *t, double t0)
         rss_max = all[r] > rss_max ? all[r] : rss_max;
     const int n = run->epochs_done;
     const double batches = (double)n * (double)t->n_batches;
+    /* A blocked epoch runs every training rating; a batched one drops the partial batch. */
+    const double per_epoch = t->blocked ? (double)run->ds->n_train_total
+                                        : (double)t->n_batches * (double)t->cfg.bs;
     printf("summary: epochs %d valid_loss %.6f rmse %.6f mae %.6f sec_per_epoch %.4f "
            "train_sec_per_epoch %.4f total_sec %.3f bytes_per_batch %.0f peak_rss_mb %.1f "
            "train_ratings_per_sec %.0f\n",
            t->cfg.epochs, mse, sqrt(mse), mae, n ? run->seconds / n : 0.0,
            n ? run->train_seconds / n : 0.0, MPI_Wtime() - t0,
            batches > 0 ? (double)run->bytes / batches : 0.0, rss_max,
-           run->train_seconds > 0 ? batches * (double)t->cfg.bs / run->train_seconds : 0.0);
+           run->train_seconds > 0 ? (double)n * per_epoch / run->train_seconds : 0.0);
     log_verbose("peak memory per rank (MB):");
     for (int r = 0; r < run->ctx->size; r++)
         log_verbose(" %.1f", all[r]);

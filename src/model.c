@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "collab/check.h"
+#include "collab/lanes.h"
 #include "collab/rng.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
@@ -335,22 +336,10 @@ void model_backward(Model *m, float *g_irows, float *g_ibias, const float *dpred
  * c % DOT_LANES), then halved pairwise. */
 enum { DOT_LANES = 16, FUSED_AHEAD = 4 };
 
-typedef float V16 __attribute__((vector_size(DOT_LANES * sizeof(float))));
-
-/* Lane 0 of v after halving pairwise: ((l0 + l8) + (l4 + l12)) + ... in a fixed tree. */
+/* Lane 0 of v after halving pairwise (lanes.h). */
 MODEL_INLINE float hsum16(V16 v)
 {
-#ifdef __clang__ /* the fuzz targets build with clang, which spells the shuffle this way */
-#define SHUFFLE16(v, ...) __builtin_shufflevector(v, v, __VA_ARGS__)
-#else
-    typedef int32_t I16 __attribute__((vector_size(DOT_LANES * sizeof(int32_t))));
-#define SHUFFLE16(v, ...) __builtin_shuffle(v, (I16){__VA_ARGS__})
-#endif
-    v += SHUFFLE16(v, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15);
-    v += SHUFFLE16(v, 4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7);
-    v += SHUFFLE16(v, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3);
-    v += SHUFFLE16(v, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1);
-#undef SHUFFLE16
+    V16_FOLD(v);
     return v[0];
 }
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "collab/check.h"
+#include "collab/lanes.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define OPTIM_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
@@ -217,14 +218,7 @@ void optim_begin_step(Optim *o, float *p, double lr)
 /* Sum of g[j]^2 over a row in a fixed order that vectorises: ADA_LANES partial sums
  * (element j goes to lane j % ADA_LANES), then halved pairwise. The order is part of the
  * definition, so every instruction set gives the same bits. */
-enum { ADA_LANES = 16 };
-typedef float V16 __attribute__((vector_size(ADA_LANES * sizeof(float))));
-typedef int32_t I16 __attribute__((vector_size(ADA_LANES * sizeof(int32_t))));
-#ifdef __clang__ /* the fuzz targets build with clang, which spells the shuffle this way */
-#define SHUFFLE16(v, ...) __builtin_shufflevector(v, v, __VA_ARGS__)
-#else
-#define SHUFFLE16(v, ...) __builtin_shuffle(v, (I16){__VA_ARGS__})
-#endif
+enum { ADA_LANES = LANES };
 
 static inline __attribute__((always_inline)) float sum_squares(const float *restrict g, size_t w)
 {
@@ -241,10 +235,7 @@ static inline __attribute__((always_inline)) float sum_squares(const float *rest
             t[l] = g[j + l] * g[j + l];
         lane += t;
     }
-    lane += SHUFFLE16(lane, 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15);
-    lane += SHUFFLE16(lane, 4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7);
-    lane += SHUFFLE16(lane, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3);
-    lane += SHUFFLE16(lane, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    V16_FOLD(lane);
     return lane[0];
 }
 

@@ -145,7 +145,7 @@ static void encode(Part *p, const int32_t *umap, const int32_t *imap)
 
 /* Collective: the layout from the training ratings per user over all ranks, and the
  * exact training mean. */
-static void layout_and_mean(Dataset *ds, const Part *t, int p, MPI_Comm comm)
+static void layout_and_mean(Dataset *ds, const Part *t, int p, int nblocks, MPI_Comm comm)
 {
     uint64_t *counts = xcalloc(ds->users.n, sizeof *counts);
     for (size_t i = 0; i < t->n; i++)
@@ -153,7 +153,7 @@ static void layout_and_mean(Dataset *ds, const Part *t, int p, MPI_Comm comm)
     if (ds->users.n > INT_MAX)
         check_fail(__FILE__, __LINE__, "%zu users", ds->users.n);
     CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, counts, (int)ds->users.n, MPI_UINT64_T, MPI_SUM, comm));
-    layout_init(&ds->layout, p, ds->users.n, ds->items.n, counts);
+    layout_init_blocks(&ds->layout, p, nblocks, ds->users.n, ds->items.n, counts);
     free(counts);
     FloatSum sum;
     memset(&sum, 0, sizeof sum);
@@ -395,7 +395,7 @@ static int assemble(Dataset *ds, PartRows *f0, PartRows *f1, PartKeys *keys, con
     }
     assemble_vocabs(ds, &t, &v, keys, opt->item_by_title, comm);
     partkeys_free(keys);
-    layout_and_mean(ds, &t, p, comm);
+    layout_and_mean(ds, &t, p, opt->user_blocks, comm);
     /* The validation rows move first, while the training rows are still one copy. */
     ds->n_valid = route_part(&ds->valid_user, &ds->valid_item, &ds->valid_rating, NULL, &v, 0,
                              &ds->layout, comm);

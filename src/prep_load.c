@@ -213,7 +213,8 @@ static int32_t *vocab_marked(Vocab *v, char **keys, const uint8_t *mark, size_t 
 /* Vocabularies, titles and layout; *umap and *imap get the stored keys' vocabulary
  * indices. Local (every rank computes the same). */
 static void vocabs_layout(Dataset *ds, int32_t **umap, int32_t **imap, const PrepFile *f,
-                          const uint64_t *ucount, const uint8_t *imark, int by_title, int p)
+                          const uint64_t *ucount, const uint8_t *imark, int by_title, int p,
+                          int nblocks)
 {
     uint8_t *umark = xmalloc(f->n_users + 1);
     for (uint64_t u = 0; u < f->n_users; u++)
@@ -230,7 +231,7 @@ static void vocabs_layout(Dataset *ds, int32_t **umap, int32_t **imap, const Pre
     uint64_t *counts = xcalloc(ds->users.n, sizeof *counts);
     for (uint64_t u = 0; u < f->n_users; u++)
         counts[(*umap)[u]] += ucount[u];
-    layout_init(&ds->layout, p, ds->users.n, ds->items.n, counts);
+    layout_init_blocks(&ds->layout, p, nblocks, ds->users.n, ds->items.n, counts);
     free(counts);
 }
 
@@ -507,7 +508,7 @@ static void rows_assemble(Dataset *ds, Rows *t, Rows *v, const Load *L)
 
 /* Collective, after the file is open: counts, vocabularies, layout, this rank's rows. */
 static int load_rows(Dataset *ds, const PrepFile *f, const SplitBits *s, int by_title,
-                     MPI_Comm comm, Status *st)
+                     int nblocks, MPI_Comm comm, Status *st)
 {
     Load L = {f, s, &ds->layout, NULL, NULL, 0, 0, 0, comm};
     Cols c = {0};
@@ -520,7 +521,7 @@ static int load_rows(Dataset *ds, const PrepFile *f, const SplitBits *s, int by_
     Rows out[4];
     memset(out, 0, sizeof out);
     if (count_block(ucount, imark, &c, f, s, by_title, comm, st) == STATUS_OK) {
-        vocabs_layout(ds, &umap, &imap, f, ucount, imark, by_title, p);
+        vocabs_layout(ds, &umap, &imap, f, ucount, imark, by_title, p, nblocks);
         L.umap = umap, L.imap = imap;
         uint64_t a, b;
         L.fast = own_places(&a, &b, f, umap, &ds->layout, L.rank);
@@ -554,7 +555,7 @@ int prep_load(Dataset *ds, const DataOptions *opt, const SplitSpec *sp, MPI_Comm
         if (ds->n_train_total == 0)
             status_set(st, STATUS_DATA, "%s: no training rows left after the split", opt->path);
         else
-            load_rows(ds, &f, &s, opt->item_by_title, comm, st);
+            load_rows(ds, &f, &s, opt->item_by_title, opt->user_blocks, comm, st);
         split_bits_free(&s);
     }
     prep_file_close(&f);

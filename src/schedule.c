@@ -26,12 +26,16 @@ static double combined_cos(double pct, double a, double b, double c, double pos)
 
 void schedule_at(const Schedule *s, int64_t iter, double *lr, double *mom)
 {
+    schedule_at_pos(s, (double)iter / (double)s->total, lr, mom);
+}
+
+void schedule_at_pos(const Schedule *s, double pos, double *lr, double *mom)
+{
     if (s->kind == SCHED_CONSTANT) {
         *lr = s->lr_max;
         *mom = s->mom[0];
         return;
     }
-    const double pos = (double)iter / (double)s->total;
     *lr = combined_cos(s->pct_start, s->lr_max / s->div, s->lr_max, s->lr_max / s->div_final, pos);
     *mom = combined_cos(s->pct_start, s->mom[0], s->mom[1], s->mom[2], pos);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "collab/blocks.h"
 #include "collab/check.h"
 #include "collab/distribute.h"
 #include "collab/cli.h"
@@ -98,6 +99,7 @@ int cli_data_options(DataOptions *d, const Options *o, Status *st)
     d->items_path = o->items_file;
     d->skip_bad_lines = o->skip_bad_lines;
     d->keep_timestamps = 0; /* training does not use them */
+    d->user_blocks = (int)o->blocks; /* 0 except for train --blocks (checked there) */
     if (o->rating_range) {
         if (parse_range(&d->rating_min, &d->rating_max, o->rating_range, "rating-range", st))
             return st->code;
@@ -224,6 +226,19 @@ int cli_train_config(TrainConfig *c, const Options *o, Status *st)
         return status_set(st, STATUS_USAGE,
                           "option --bs: BatchNorm needs at least 2 ratings per batch "
                           "(or --batchnorm no)");
+    if (o->blocks < 0 || o->blocks > BLOCKS_MAX)
+        return status_set(st, STATUS_USAGE, "option --blocks: %lld is not in 0..%d",
+                          (long long)o->blocks, (int)BLOCKS_MAX);
+    if (o->blocks && c->model.kind == MODEL_NN)
+        return status_set(st, STATUS_USAGE,
+                          "option --blocks: not for --model nn (its dense head needs batches); "
+                          "drop --blocks");
+    if (o->blocks && c->optim.kind != OPTIM_ADAGRAD && c->optim.kind != OPTIM_SPARSE_SGD)
+        return status_set(st, STATUS_USAGE,
+                          "option --blocks: blocked training updates one rating at a time, "
+                          "with --opt adagrad or sparse-sgd, not --opt %s",
+                          o->opt);
+    c->blocks = (int)o->blocks;
     if (o->epochs < 0 || o->epochs > 1000000)
         return status_set(st, STATUS_USAGE, "option --epochs: %lld is not in 0..1000000",
                           (long long)o->epochs);

@@ -1,4 +1,5 @@
-/* shard.c - ownership arithmetic for users (count-balanced ranges) and items (blocks). */
+/* shard.c - ownership arithmetic for users (count-balanced ranges, optionally made of
+ * count-balanced user blocks) and items (blocks). */
 #include "config.h"
 
 #include "collab/shard.h"
@@ -8,26 +9,52 @@
 
 #include "collab/check.h"
 
+/* start[0..parts] cuts users [0, n_users) into parts ranges balancing counts. */
+static void cut_balanced(size_t *start, int parts, size_t n_users, const uint64_t *counts)
+{
+    uint64_t total = 0;
+    for (size_t u = 0; u < n_users; u++)
+        total += counts[u];
+    /* Walk the prefix sums once; part r starts where the prefix first reaches its share.
+     * 128-bit product: total * r may exceed 64 bits for huge data at large P. */
+    uint64_t prefix = 0;
+    size_t u = 0;
+    for (int r = 0; r < parts; r++) {
+        uint64_t share = (uint64_t)(((unsigned __int128)total * (unsigned)r) / (unsigned)parts);
+        while (u < n_users && prefix < share)
+            prefix += counts[u++];
+        start[r] = r == 0 ? 0 : u;
+    }
+    start[parts] = n_users;
+}
+
 void layout_init(Layout *l, int nranks, size_t n_users, size_t n_items, const uint64_t *counts)
 {
+    layout_init_blocks(l, nranks, 0, n_users, n_items, counts);
+}
+
+void layout_init_blocks(Layout *l, int nranks, int nblocks, size_t n_users, size_t n_items,
+                        const uint64_t *counts)
+{
+    memset(l, 0, sizeof *l);
     l->nranks = nranks;
     l->n_users = n_users;
     l->n_items = n_items;
     l->user_start = xmalloc(((size_t)nranks + 1) * sizeof(size_t));
-    uint64_t total = 0;
-    for (size_t u = 0; u < n_users; u++)
-        total += counts[u];
-    /* Walk the prefix sums once; rank r starts where the prefix first reaches its share.
-     * 128-bit product: total * r may exceed 64 bits for huge data at large P. */
-    uint64_t prefix = 0;
-    size_t u = 0;
-    for (int r = 0; r < nranks; r++) {
-        uint64_t share = (uint64_t)(((unsigned __int128)total * (unsigned)r) / (unsigned)nranks);
-        while (u < n_users && prefix < share)
-            prefix += counts[u++];
-        l->user_start[r] = r == 0 ? 0 : u;
+    if (nblocks <= 0) {
+        cut_balanced(l->user_start, nranks, n_users, counts);
+        return;
     }
-    l->user_start[nranks] = n_users;
+    l->nblocks = nblocks;
+    l->block_start = xmalloc(((size_t)nblocks + 1) * sizeof(size_t));
+    cut_balanced(l->block_start, nblocks, n_users, counts);
+    for (int r = 0; r <= nranks; r++)
+        l->user_start[r] = l->block_start[layout_block_lo(l, r)];
+}
+
+int layout_block_lo(const Layout *l, int r)
+{
+    return (int)(((int64_t)r * l->nblocks) / l->nranks);
 }
 
 void layout_init_from(Layout *l, int nranks, size_t n_users, size_t n_items,
@@ -36,6 +63,8 @@ void layout_init_from(Layout *l, int nranks, size_t n_users, size_t n_items,
     l->nranks = nranks;
     l->n_users = n_users;
     l->n_items = n_items;
+    l->nblocks = 0;
+    l->block_start = NULL;
     l->user_start = xmalloc(((size_t)nranks + 1) * sizeof(size_t));
     memcpy(l->user_start, user_start, ((size_t)nranks + 1) * sizeof(size_t));
 }
@@ -43,6 +72,7 @@ void layout_init_from(Layout *l, int nranks, size_t n_users, size_t n_items,
 void layout_free(Layout *l)
 {
     free(l->user_start);
+    free(l->block_start);
     memset(l, 0, sizeof *l);
 }
 

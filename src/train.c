@@ -23,7 +23,7 @@ enum { FUSED_USERS_AHEAD = 6, FUSED_ITEMS_AHEAD = 6 };
 static void trainer_alloc_workspace(Trainer *t)
 {
     const size_t k = t->cfg.model.k;
-    t->cap = t->cfg.bs > VALID_CHUNK ? t->cfg.bs : VALID_CHUNK;
+    t->cap = t->cfg.bs > VALID_CHUNK && !t->blocked ? t->cfg.bs : VALID_CHUNK;
     t->b_user = xmalloc(t->cap * sizeof(int32_t));
     t->b_item = xmalloc(t->cap * sizeof(int32_t));
     t->b_y = xmalloc(t->cap * sizeof(float));
@@ -31,7 +31,7 @@ static void trainer_alloc_workspace(Trainer *t)
     t->b_slot = xmalloc(t->cap * sizeof(int32_t));
     t->b_first = xmalloc(t->cap);
     t->g_row = xmalloc((k + 1) * sizeof(float));
-    if (t->fused)
+    if (t->fused || t->blocked)
         return;
     const size_t nb = t->cfg.bs;
     t->b_pos = xmalloc(nb * sizeof(int64_t));
@@ -123,7 +123,8 @@ void trainer_init(Trainer *t, const Ctx *ctx, const Dataset *ds, const TrainConf
     t->cfg = *cfg;
     const Layout *l = &ds->layout;
     t->user_lo = layout_user_lo(l, ctx->rank);
-    t->n_batches = ds->n_train_total / cfg->bs;
+    t->blocked = cfg->blocks > 0;
+    t->n_batches = t->blocked ? (size_t)cfg->blocks : ds->n_train_total / cfg->bs;
     t->cfg.sched.total = (int64_t)t->n_batches * cfg->epochs;
     model_nn_sizes(&t->cfg.model, l->n_users, l->n_items);
     model_init(&t->model, &t->cfg.model, layout_user_count(l, ctx->rank),
@@ -137,8 +138,13 @@ void trainer_init(Trainer *t, const Ctx *ctx, const Dataset *ds, const TrainConf
     trainer_optim_groups(t);
     exchange_init(&t->x, ctx, l, t->cfg.model.k);
     const size_t n = ds->n_train ? ds->n_train : 1;
-    t->fused = optim_is_sparse(cfg->optim.kind);
-    if (t->fused) {
+    t->fused = optim_is_sparse(cfg->optim.kind) && !t->blocked;
+    if (t->blocked) {
+        trainer_group_by_user(t);
+        blocks_init(&t->blk, ctx, ds, t->by_user, t->cfg.model.k);
+        free(t->by_user);
+        t->by_user = NULL;
+    } else if (t->fused) {
         t->bo_user = xmalloc(n * sizeof(int32_t));
         t->bo_item = xmalloc(n * sizeof(int32_t));
         t->bo_y = xmalloc(n * sizeof(float));
@@ -151,7 +157,8 @@ void trainer_init(Trainer *t, const Ctx *ctx, const Dataset *ds, const TrainConf
     t->batch_start = xmalloc((t->n_batches + 1) * sizeof(size_t));
     /* Kept from epoch to epoch: a fresh block this large would be mapped, and its pages
      * faulted in and zeroed by the kernel, at every shuffle. */
-    t->shuffle_pos = xmalloc(n * sizeof(uint64_t));
+    if (!t->blocked)
+        t->shuffle_pos = xmalloc(n * sizeof(uint64_t));
     t->order_epoch = -1;
     trainer_alloc_workspace(t);
     if (t->fused)
@@ -167,6 +174,7 @@ void trainer_free(Trainer *t)
     model_free(&t->model);
     optim_free(&t->opt);
     exchange_free(&t->x);
+    blocks_free(&t->blk);
     nn_work_free(&t->nnw);
     void *bufs[] = {t->order,   t->order_pos, t->batch_start, t->b_user,   t->b_item,  t->b_pos,
                     t->b_y,     t->pred,      t->z,           t->dpred,    t->irows,   t->g_irows,
@@ -231,6 +239,11 @@ void trainer_shuffle(Trainer *t, int epoch)
 {
     if (t->order_epoch == epoch)
         return;
+    if (t->blocked) {
+        blocks_shuffle(&t->blk, t->cfg.seed, epoch);
+        t->order_epoch = epoch;
+        return;
+    }
     const Dataset *ds = t->ds;
     const size_t bs = t->cfg.bs, kept = t->n_batches * bs, nb = t->n_batches;
     Perm p;
@@ -382,8 +395,35 @@ static double trainer_step_fused(Trainer *t, size_t b, double lr, double mom)
     return exact_value(&loss) / (double)t->cfg.bs;
 }
 
+/* Blocked training's step: stratum s of the epoch (blocks.h). Each rating's update takes
+ * the schedule's lr at its place in the stratum, so lr and mom given are unused. Returns
+ * the stratum's mean squared error before the updates. */
+static double trainer_step_blocked(Trainer *t, size_t s)
+{
+    Model *m = &t->model;
+    float *const(*acc)[2] = t->opt.acc;
+    const BlockStep st = {m,         acc[0][0],         acc[0][1],         acc[1][0],
+                          acc[1][1], &t->cfg.sched,     t->iter,           t->cfg.optim.wd,
+                          t->cfg.optim.eps,             t->cfg.optim.kind == OPTIM_ADAGRAD};
+    Blocks *b = &t->blk;
+    b->seconds = 0.0, b->bytes = 0, b->messages = 0;
+    ExactSum sums[2] = {{0}, {0}};
+    uint64_t n = 0;
+    blocks_stratum(b, t->ctx, &st, s, &sums[0], &n);
+    t->x.seconds += b->seconds, t->x.bytes += b->bytes, t->x.messages += b->messages;
+    for (uint64_t left = n, part; left > 0; left -= part) { /* ExactSum terms < 2^30 */
+        part = left < ((uint64_t)1 << 29) ? left : (uint64_t)1 << 29;
+        exact_add(&sums[1], (double)part);
+    }
+    trainer_agree(t, sums, 2);
+    const double count = exact_value(&sums[1]);
+    return count > 0 ? exact_value(&sums[0]) / count : 0.0;
+}
+
 double trainer_step(Trainer *t, size_t b, double lr, double mom)
 {
+    if (t->blocked)
+        return trainer_step_blocked(t, b);
     if (t->fused)
         return trainer_step_fused(t, b, lr, mom);
     const Dataset *ds = t->ds;

@@ -27,7 +27,7 @@ typedef struct Options {
     const char *model, *y_range, *layers, *batchnorm;
     int64_t n_factors;
     /* training */
-    int64_t epochs, bs;
+    int64_t epochs, bs, blocks;
     double lr, wd, mom, pct_start, div, div_final, sqr_mom, eps;
     const char *opt, *schedule;
     /* lr-find */
@@ -71,6 +71,7 @@ typedef struct OptSpec {
 
 /* The option groups (each terminated by a {NULL} entry). */
 extern const OptSpec CLI_CKPT_OPTS[];
+extern const OptSpec CLI_BLOCKS_OPTS[];
 extern const OptSpec CLI_DATA_OPTS[], CLI_MODEL_OPTS[], CLI_TRAIN_OPTS[], CLI_BATCH_OPTS[],
     CLI_LRFIND_OPTS[], CLI_SHOWBATCH_OPTS[], CLI_SYNTH_OPTS[], CLI_OUTPUT_OPTS[],
     CLI_HELP_OPTS[], CLI_PREPARE_OPTS[];

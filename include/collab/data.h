@@ -42,6 +42,8 @@ typedef struct DataOptions {
     double rating_min, rating_max;
     int skip_bad_lines;     /* 1: count, report and skip bad lines instead of failing */
     int keep_timestamps;    /* 0: Ratings.timestamp stays NULL (saves 8 bytes a rating) */
+    /* sharding (the parallel loaders, pload.c and prep_load.c) */
+    int user_blocks;        /* 0: users cut per rank; B: into B blocks (layout_init_blocks) */
 } DataOptions;
 
 /* Sets every field to its default (auto format, item IDs, auto header, no range,

@@ -25,6 +25,9 @@ double sched_cos(double start, double end, double pos);
 /* Learning rate and momentum for training batch iter (0-based), set before the batch
  * at pos = iter / total, as fastai's ParamScheduler does. */
 void schedule_at(const Schedule *s, int64_t iter, double *lr, double *mom);
+/* The same at a fractional position pos in [0, 1] of the fit (blocked training moves the
+ * lr through a stratum). schedule_at(s, i) is schedule_at_pos(s, i / total). */
+void schedule_at_pos(const Schedule *s, double pos, double *lr, double *mom);
 
 /* lr_find's exponential sweep: start * (end/start)^(iter/num_it). */
 double lrfind_lr(double start, double end, int64_t iter, int64_t num_it);

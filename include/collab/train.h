@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "collab/blocks.h"
 #include "collab/checkpoint.h"
 #include "collab/data.h"
 #include "collab/exchange.h"
@@ -40,6 +41,7 @@ typedef struct TrainConfig {
     OptimConfig optim;
     Schedule sched; /* sched.total is filled in by trainer_init */
     size_t bs;      /* training batch size (fastai bs, default 64) */
+    int blocks;     /* --blocks B: blocked training (blocks.h), an epoch of B strata; 0: batches */
     int epochs;
     uint64_t seed; /* keys init and shuffling (the split uses it too) */
     int progress;  /* draw a progress bar (rank 0, terminal) */
@@ -90,6 +92,9 @@ typedef struct Trainer {
     int32_t *b_slot;               /* (cap) slot of each rating (exchange.h SlotRows) */
     uint8_t *b_first;              /* (cap) first rating of its slot */
     float *g_row;                  /* (k + 1) one row's gradient */
+    /* blocked training (cfg.blocks > 0): a "batch" of the fit loop is a stratum */
+    int blocked;
+    Blocks blk;
     /* MODEL_NN: the replicated dense head runs on the whole batch (n_in = ku + k) */
     NNWork nnw;              /* its workspace, for nnw.cap >= bs rows */
     float *nx;               /* (nnw.cap, n_in) validation inputs */

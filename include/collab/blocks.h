@@ -1,0 +1,99 @@
+/* blocks.h - blocked training (train --blocks B): per-rating updates scheduled over a
+ * B x B grid of user blocks and item blocks, as DSGD (Gemulla et al., KDD 2011) and
+ * LIBMF's FPSGD (Chin et al., ACM TIST 2015) schedule stochastic gradient descent for
+ * matrix factorisation. The design and its numbers: docs/BLOCKS.md.
+ *
+ * Blocks. Users are cut into B ranges balancing training ratings (layout_init_blocks; each
+ * rank holds whole blocks, so needs -np <= B). Items are dealt to B blocks by popularity
+ * (most rated first, in a snake order), so every block gets a near-equal share of the
+ * ratings. Neither depends on the number of ranks.
+ *
+ * Epochs and strata. An epoch is B strata. In stratum s, user block i meets item block
+ * (i + shift[s]) mod B, the shifts a permutation of 0..B-1 drawn per epoch from the seed.
+ * The B cells of a stratum share no user and no item, so they can run in any order or at
+ * once on different ranks and give the same bits: the trained parameters do not depend on
+ * the number of ranks (for a given B). A cell's ratings run one at a time, by user and
+ * then in file order: prediction, gradient of the squared error, and the update of the
+ * user's row and the item's row from it (row-wise Adagrad or plain SGD, with weight decay
+ * at every update of a row), the learning rate following the schedule through the cell.
+ *
+ * Communication. Item rows travel, user rows stay: at the start of a stratum each rank
+ * stages the rows of the item blocks its user blocks meet (factors, bias and the two
+ * Adagrad accumulators), one all-to-all per user block it holds, from the items' owners;
+ * at the end it returns them. Between strata every row is at home (shard.h), so
+ * validation, checkpoints and model files see the usual layout. A stratum moves each item
+ * row twice, so an epoch moves the item table 2 B / P times per rank, whatever the data
+ * size: no per-batch traffic. */
+#ifndef COLLAB_BLOCKS_H
+#define COLLAB_BLOCKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mpi.h>
+
+#include "collab/data.h"
+#include "collab/exchange.h"
+#include "collab/model.h"
+#include "collab/optim.h"
+#include "collab/schedule.h"
+
+/* The most blocks --blocks takes. */
+enum { BLOCKS_MAX = 4096 };
+
+typedef struct Blocks {
+    int nb;               /* B */
+    int lo, cnt;          /* this rank's user blocks [lo, lo + cnt) */
+    int slots;            /* the most user blocks any rank holds: all-to-alls per direction */
+    int nranks, rank;
+    size_t k, stride;     /* factors; floats per staged item row (k, bias, 2 accumulators, padded) */
+    size_t item_lo;       /* first item this rank owns */
+    size_t *item_start;   /* (nb + 1) block j's items are items[item_start[j] .. item_start[j+1]) */
+    int32_t *items;       /* (n_items) global item ids, by (block, id) */
+    size_t *split;        /* (nb, nranks + 1) place in block j of rank r's first item */
+    size_t *cell;         /* (cnt * nb + 1) start of cell (c, j): user block lo + c, item block j */
+    int32_t *r_user;      /* (n_train) local user row of each rating, cell by cell */
+    int32_t *r_item;      /* (n_train) the item's place in its block */
+    float *r_y;           /* (n_train) the rating */
+    size_t stage_cap;     /* items of the largest block */
+    float *stage;         /* (cnt, stage_cap, stride) the stratum's item rows */
+    float *pack;          /* (own items, stride) own rows on their way out or back */
+    const Layout *layout; /* the dataset's (layout_init_blocks) */
+    int *plan;            /* (4, nranks) send counts, send displacements, receive counts, receive
+                           * displacements, in rows */
+    MPI_Datatype row_type; /* stride floats */
+    uint32_t *shift;      /* (nb) the epoch's shifts */
+    int epoch;            /* the epoch shift holds, -1 none */
+    double seconds;       /* in the all-to-alls, since the caller last reset it */
+    uint64_t bytes, messages;
+} Blocks;
+
+/* What a stratum updates: this rank's model rows and their row-wise accumulators (NULL
+ * for plain SGD; bias entries NULL for MODEL_DOT), and the hyper-parameters. */
+typedef struct BlockStep {
+    Model *m;
+    float *acc_user_f, *acc_user_b, *acc_item_f, *acc_item_b; /* (rows) Adagrad, or NULL */
+    const Schedule *sched; /* lr at each point of the fit (sched->total = epochs * B) */
+    int64_t iter;          /* strata done before this one since the fit began */
+    double wd, eps;
+    int adagrad;           /* 1: row-wise Adagrad; 0: SGD */
+} BlockStep;
+
+/* Cuts the items into blocks (an all-reduce of the items' training counts) and sorts this
+ * rank's training ratings into its cells; by_user holds the local rows grouped by user, in
+ * file order within a user. ds->layout must come from layout_init_blocks. Collective. */
+void blocks_init(Blocks *b, const Ctx *ctx, const Dataset *ds, const uint32_t *by_user,
+                 size_t k);
+/* Frees b; safe on a zeroed Blocks. */
+void blocks_free(Blocks *b);
+
+/* Draws epoch's stratum order from seed (the same on every rank). Local. */
+void blocks_shuffle(Blocks *b, uint64_t seed, int epoch);
+
+/* Runs stratum s of the current epoch: stages the item rows, runs this rank's cells,
+ * returns the rows. Adds each rating's squared error (before its update) to *sq and the
+ * ratings run to *n; the caller sums them over ranks. Collective over ctx. */
+void blocks_stratum(Blocks *b, const Ctx *ctx, const BlockStep *st, size_t s, ExactSum *sq,
+                    uint64_t *n);
+
+#endif
