@@ -23,9 +23,6 @@
 #define BLOCKS_CLONES
 #endif
 
-/* The schedule moves the learning rate every this many ratings of a cell (counted from
- * the cell's start, so the same at any number of ranks). */
-enum { LR_CHUNK = 4096 };
 /* Ratings ahead whose item row is prefetched. */
 enum { ITEM_AHEAD = 4 };
 /* Slots past the factors in a staged row. */
@@ -414,7 +411,7 @@ static double cell_run(const Blocks *b, const BlockStep *st, const Hyper *h, flo
     return sq;
 }
 
-/* Cell (c, j)'s ratings in chunks of LR_CHUNK, each with the schedule's lr at its start:
+/* Cell (c, j)'s ratings in chunks of BLOCKS_LR_CHUNK, each with the schedule's lr at its start:
  * position iter + (place in the cell) / (cell size), in strata. */
 static void cell_fit(const Blocks *b, const BlockStep *st, float *stage, size_t c0, size_t c1,
                      ExactSum *sq)
@@ -423,8 +420,8 @@ static void cell_fit(const Blocks *b, const BlockStep *st, float *stage, size_t 
     Hyper h = {0, 0, (float)st->eps, st->adagrad, st->m->user_b != NULL, s->has_range,
                s->y_lo, s->y_hi - s->y_lo};
     const double n = (double)(c1 - c0), total = (double)st->sched->total;
-    for (size_t a = c0; a < c1; a += LR_CHUNK) {
-        const size_t e = c1 - a < LR_CHUNK ? c1 : a + LR_CHUNK;
+    for (size_t a = c0; a < c1; a += BLOCKS_LR_CHUNK) {
+        const size_t e = c1 - a < BLOCKS_LR_CHUNK ? c1 : a + BLOCKS_LR_CHUNK;
         double lr, mom;
         schedule_at_pos(st->sched, ((double)st->iter + (double)(a - c0) / n) / total, &lr, &mom);
         h.neg_lr = (float)-lr;

@@ -544,8 +544,11 @@ static int check_settings(hid_t file, const CkptContent *c, const char *path, St
             continue;
         if (attr_read_str(g, s->name, got, sizeof got)) {
             /* An option that does not apply to this run ("(none)", e.g. --layers of a dot
-             * model) may be absent from files written before it existed. */
-            if (strcmp(s->value, "(none)"))
+             * model), or is off (--blocks 0), may be absent from files written before it
+             * existed. */
+            const int off = !strcmp(s->value, "(none)") ||
+                            (!strcmp(s->name, "blocks") && !strcmp(s->value, "0"));
+            if (!off)
                 status_set(st, STATUS_DATA, "%s: setting '%s' is missing from the file", path,
                            s->name);
         } else if (strcmp(got, s->value))

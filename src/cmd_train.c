@@ -435,6 +435,12 @@ int cmd_train(const Ctx *ctx, Options *o)
         log_error("%s", st.msg);
         return st.code;
     }
+    if (cfg.blocks && cfg.blocks < ctx->size) { /* the same test on every rank */
+        log_error("option --blocks: %d blocks for %d ranks; every rank needs a whole user "
+                  "block, so use --blocks %d or more (a multiple of %d balances best)",
+                  cfg.blocks, ctx->size, ctx->size, ctx->size);
+        return STATUS_USAGE;
+    }
     signals_install();
     Dataset ds;
     int rc = cmd_prepare(&ds, ctx, o, &cfg);

@@ -5,6 +5,7 @@
 
 #include "collab/distribute.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -145,25 +146,21 @@ static uint64_t *user_counts(const Dataset *ds)
     return c;
 }
 
-/* Broadcasts the sizes, totals and layout from rank 0. */
-static void bcast_layout(Dataset *ds, int rank, int p, MPI_Comm comm)
+/* Broadcasts the sizes, totals and the users' training counts from rank 0; every rank
+ * then cuts the same layout (nblocks user blocks, or none). */
+static void bcast_layout(Dataset *ds, int rank, int p, int nblocks, MPI_Comm comm)
 {
     uint64_t sizes[4] = {ds->users.n, ds->items.n, ds->n_train, ds->n_valid};
     CHECK_MPI(MPI_Bcast(sizes, 4, MPI_UINT64_T, 0, comm));
     CHECK_MPI(MPI_Bcast(&ds->train_mean, 1, MPI_DOUBLE, 0, comm));
     ds->n_train_total = sizes[2];
     ds->n_valid_total = sizes[3];
-    size_t *start = xmalloc(((size_t)p + 1) * sizeof(size_t));
-    if (rank == 0) {
-        uint64_t *counts = user_counts(ds);
-        layout_init(&ds->layout, p, sizes[0], sizes[1], counts);
-        memcpy(start, ds->layout.user_start, ((size_t)p + 1) * sizeof(size_t));
-        free(counts);
-    }
-    CHECK_MPI(MPI_Bcast(start, p + 1, MPI_UINT64_T, 0, comm));
-    if (rank != 0)
-        layout_init_from(&ds->layout, p, sizes[0], sizes[1], start);
-    free(start);
+    if (sizes[0] > INT_MAX)
+        check_fail(__FILE__, __LINE__, "%llu users", (unsigned long long)sizes[0]);
+    uint64_t *counts = rank == 0 ? user_counts(ds) : xcalloc(sizes[0] + 1, sizeof(uint64_t));
+    CHECK_MPI(MPI_Bcast(counts, (int)sizes[0], MPI_UINT64_T, 0, comm));
+    layout_init_blocks(&ds->layout, p, nblocks, sizes[0], sizes[1], counts);
+    free(counts);
 }
 
 /* Each rank's training rows' global indices: a training row's index is its place in file
@@ -200,10 +197,15 @@ static void scatter_gidx(Dataset *ds, const int *owner, MPI_Comm comm)
 
 void dataset_distribute(Dataset *ds, MPI_Comm comm)
 {
+    dataset_distribute_blocks(ds, 0, comm);
+}
+
+void dataset_distribute_blocks(Dataset *ds, int nblocks, MPI_Comm comm)
+{
     int rank, p;
     CHECK_MPI(MPI_Comm_rank(comm, &rank));
     CHECK_MPI(MPI_Comm_size(comm, &p));
-    bcast_layout(ds, rank, p, comm);
+    bcast_layout(ds, rank, p, nblocks, comm);
     bcast_vocab(&ds->users, 0, comm);
     bcast_vocab(&ds->items, 0, comm);
     ds->item_titles = bcast_strings(ds->item_titles, ds->items.n, 0, comm);

@@ -30,6 +30,14 @@ static uint64_t buffer_bytes(const Dataset *ds, const TrainConfig *cfg, const NN
                              uint64_t rows)
 {
     const uint64_t k = cfg->model.k, bs = cfg->bs, cap = bs > VALID_CHUNK ? bs : VALID_CHUNK;
+    if (cfg->blocks) /* (blocks.h) cells and the user order they are cut from; the item
+                      * blocks; the stage and the pack, at most every item row each; the
+                      * validation workspace and the exchange's indices */
+        return (uint64_t)ds->n_train * 16 + (uint64_t)ds->layout.n_items * 36 +
+               2 * ((uint64_t)ds->layout.n_items + 1) * (k + 19) * sizeof(float) +
+               (uint64_t)cfg->blocks * ((uint64_t)ds->layout.nranks + 3) * 8 +
+               VALID_CHUNK * (21 + 4 * (k + 1) * sizeof(float)) +
+               ((uint64_t)ds->layout.n_items + rows) * 8;
     uint64_t b = (uint64_t)ds->n_train * 24 +                 /* batch order, shuffle */
                  (ds->n_train_total / bs + 1) * 8 +          /* batch starts */
                  cap * (21 + 4 * (k + 1) * sizeof(float)) +  /* workspace, slot rows */

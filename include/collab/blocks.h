@@ -40,6 +40,11 @@
 
 /* The most blocks --blocks takes. */
 enum { BLOCKS_MAX = 4096 };
+/* A cell's learning rate moves every this many of its ratings: chunk c of a cell of n
+ * ratings in stratum iter (counted from the fit's start) takes the schedule at position
+ * (iter + c * BLOCKS_LR_CHUNK / n) / (epochs * B). Counted from the cell's start, so the
+ * same at any number of ranks. */
+enum { BLOCKS_LR_CHUNK = 4096 };
 
 typedef struct Blocks {
     int nb;               /* B */

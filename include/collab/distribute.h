@@ -42,6 +42,8 @@ int dataset_load_serial(Dataset *ds, const DataOptions *opt, const SplitSpec *sp
 /* Collective. On entry rank 0's ds is the whole encoded dataset (dataset_build) and the
  * others' are zeroed; on return every rank holds its shard. */
 void dataset_distribute(Dataset *ds, MPI_Comm comm);
+/* The same with users cut into nblocks blocks first (layout_init_blocks; 0: none). */
+void dataset_distribute_blocks(Dataset *ds, int nblocks, MPI_Comm comm);
 
 /* Collective: gathers to rank 0, in global position order, the training ratings whose
  * position in epoch `epoch` is below n: users, items and ratings (n each; only rank 0's
