@@ -126,18 +126,18 @@ static void blocks_cut_ratings(Blocks *b, const Dataset *ds, const uint32_t *by_
     }
     for (size_t c = 0; c < nc; c++)
         b->cell[c + 1] += b->cell[c];
-    size_t *next = xmalloc((nc + 1) * sizeof(size_t));
-    memcpy(next, b->cell, (nc + 1) * sizeof(size_t));
     b->r_user = xmalloc((n ? n : 1) * sizeof(int32_t));
     b->r_item = xmalloc((n ? n : 1) * sizeof(int32_t));
     b->r_y = xmalloc((n ? n : 1) * sizeof(float));
     for (size_t r = 0; r < n; r++) {
-        const size_t row = by_user[r], at = next[cell_of[r]]++;
+        const size_t row = by_user[r], at = b->cell[cell_of[r]]++;
         b->r_user[at] = (int32_t)((size_t)ds->train_user[row] - user_lo);
         b->r_item[at] = (int32_t)place[ds->train_item[row]];
         b->r_y[at] = ds->train_rating[row];
     }
-    free(next);
+    /* cell[c] is now the end of cell c, the start of c + 1: shift back. */
+    memmove(b->cell + 1, b->cell, nc * sizeof(size_t));
+    b->cell[0] = 0;
     free(cell_of);
 }
 
@@ -170,18 +170,27 @@ void blocks_init(Blocks *b, const Ctx *ctx, const Dataset *ds, const uint32_t *b
     const size_t own = layout_item_count(l, ctx->rank), cap = b->stage_cap ? b->stage_cap : 1;
     b->stage = xmalloc((size_t)(b->cnt ? b->cnt : 1) * cap * b->stride * sizeof(float));
     b->pack = xmalloc((own ? own : 1) * b->stride * sizeof(float));
-    b->plan = xmalloc(4 * (size_t)ctx->size * sizeof(int));
+    const size_t p = (size_t)ctx->size, slots = (size_t)(b->slots ? b->slots : 1);
+    int **ints[] = {&b->scount, &b->sdispl, &b->rcount, &b->rdispl};
+    for (size_t i = 0; i < 4; i++)
+        *ints[i] = xmalloc(p * sizeof(int));
+    b->stype = xmalloc(p * sizeof(MPI_Datatype));
+    b->rtype = xmalloc(p * sizeof(MPI_Datatype));
+    b->rlen = xmalloc(slots * sizeof(int));
+    b->roff = xmalloc(slots * sizeof(MPI_Aint));
     b->shift = xmalloc((size_t)b->nb * sizeof(uint32_t));
     if (b->stride > INT_MAX || own > INT_MAX || cap > INT_MAX)
         check_fail(__FILE__, __LINE__, "item blocks of %zu rows of %zu floats", cap, b->stride);
     CHECK_MPI(MPI_Type_contiguous((int)b->stride, MPI_FLOAT, &b->row_type));
     CHECK_MPI(MPI_Type_commit(&b->row_type));
+
 }
 
 void blocks_free(Blocks *b)
 {
-    void *bufs[] = {b->item_start, b->items, b->split,  b->cell,  b->r_user, b->r_item,
-                    b->r_y,        b->stage, b->pack,   b->plan,  b->shift};
+    void *bufs[] = {b->item_start, b->items,  b->split,  b->cell,   b->r_user, b->r_item,
+                    b->r_y,        b->stage,  b->pack,   b->scount, b->sdispl, b->rcount,
+                    b->rdispl,     b->stype,  b->rtype,  b->rlen,   b->roff,   b->shift};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         free(bufs[i]);
     if (b->row_type != 0 && b->row_type != MPI_DATATYPE_NULL)
@@ -208,99 +217,133 @@ static size_t block_met(const Blocks *b, size_t i, uint32_t sh)
     return (i + sh) % (size_t)b->nb;
 }
 
-/* The all-to-all plan of slot c (each rank's c-th user block): what this rank sends each
- * rank (its own items of the block that rank meets) and receives from each (that rank's
- * items of the block this rank meets), in rows. Returns the rows sent. */
-static size_t stage_plan(Blocks *b, const Layout *l, size_t c, uint32_t sh)
+/* One peer's part of an MPI_Alltoallw: rows rows at byte offset off, as a count and an int
+ * displacement of row_type when the offset fits an int, else as one derived type at
+ * displacement 0 (large tables: a rank's share of the items over 2 GB). */
+static void plan_entry(const Blocks *b, size_t rows, MPI_Aint off, int *count, int *displ,
+                       MPI_Datatype *type)
 {
-    const size_t p = (size_t)b->nranks, me = (size_t)b->rank;
-    int *scount = b->plan, *sdispl = b->plan + p, *rcount = b->plan + 2 * p,
-        *rdispl = b->plan + 3 * p;
+    *type = b->row_type;
+    *count = (int)rows;
+    *displ = (int)off;
+    if (off <= INT_MAX)
+        return;
+    const int len = (int)rows;
+    CHECK_MPI(MPI_Type_create_hindexed(1, &len, &off, b->row_type, type));
+    CHECK_MPI(MPI_Type_commit(type));
+    *count = 1, *displ = 0;
+}
+
+/* The stratum's plan: per peer q, the rows this rank sends it (its own items of the blocks
+ * q's user blocks meet, q-major then q's blocks in order, packed contiguously in b->pack)
+ * and how the rows q sends land in the stage (q's items of each block this rank meets, at
+ * their places in the block's stage slot: several runs, so a derived type when q sends
+ * more than one). One MPI_Alltoallw per direction then moves a whole stratum. */
+static void stage_plan(Blocks *b, uint32_t sh)
+{
+    const Layout *l = b->layout;
+    const size_t p = (size_t)b->nranks, me = (size_t)b->rank, w = b->stride * sizeof(float);
     size_t sent = 0;
     for (size_t q = 0; q < p; q++) {
         const size_t qlo = (size_t)layout_block_lo(l, (int)q);
-        const size_t qcnt = (size_t)layout_block_lo(l, (int)q + 1) - qlo;
-        scount[q] = 0;
-        if (c < qcnt) {
-            const size_t *sp = b->split + block_met(b, qlo + c, sh) * (p + 1);
-            scount[q] = (int)(sp[me + 1] - sp[me]);
+        const size_t qhi = (size_t)layout_block_lo(l, (int)q + 1);
+        size_t rows = 0;
+        for (size_t i = qlo; i < qhi; i++) {
+            const size_t *sp = b->split + block_met(b, i, sh) * (p + 1);
+            rows += sp[me + 1] - sp[me];
         }
-        sdispl[q] = (int)sent;
-        sent += (size_t)scount[q];
-    }
-    for (size_t q = 0; q < p; q++) {
-        rcount[q] = 0;
-        rdispl[q] = 0;
-        if (c < (size_t)b->cnt) {
+        plan_entry(b, rows, (MPI_Aint)(sent * w), &b->scount[q], &b->sdispl[q], &b->stype[q]);
+        sent += rows;
+        /* what q sends this rank: one run per block this rank meets */
+        int runs = 0;
+        for (size_t c = 0; c < (size_t)b->cnt; c++) {
             const size_t *sp = b->split + block_met(b, (size_t)b->lo + c, sh) * (p + 1);
-            rcount[q] = (int)(sp[q + 1] - sp[q]);
-            rdispl[q] = (int)sp[q];
+            if (sp[q + 1] > sp[q]) {
+                b->rlen[runs] = (int)(sp[q + 1] - sp[q]);
+                b->roff[runs] = (MPI_Aint)((c * b->stage_cap + sp[q]) * w);
+                runs++;
+            }
+        }
+        if (runs <= 1) {
+            plan_entry(b, runs ? (size_t)b->rlen[0] : 0, runs ? b->roff[0] : 0, &b->rcount[q],
+                       &b->rdispl[q], &b->rtype[q]);
+        } else {
+            CHECK_MPI(MPI_Type_create_hindexed(runs, b->rlen, b->roff, b->row_type, &b->rtype[q]));
+            CHECK_MPI(MPI_Type_commit(&b->rtype[q]));
+            b->rcount[q] = 1, b->rdispl[q] = 0;
         }
     }
-    return sent;
 }
 
-/* Own rows of the blocks the plan sends, in (rank, block order) to or from b->pack. */
-static void stage_copy(Blocks *b, const Layout *l, size_t c, uint32_t sh, const BlockStep *st,
-                       int out)
+/* Frees the plan's derived types. */
+static void stage_unplan(Blocks *b)
 {
+    for (int q = 0; q < b->nranks; q++) {
+        if (b->rtype[q] != b->row_type)
+            MPI_Type_free(&b->rtype[q]);
+        if (b->stype[q] != b->row_type)
+            MPI_Type_free(&b->stype[q]);
+    }
+}
+
+/* Own rows of the blocks the plan sends, in the plan's order, to (out) or from b->pack. */
+static void stage_copy(Blocks *b, uint32_t sh, const BlockStep *st, int out)
+{
+    const Layout *l = b->layout;
     const Model *m = st->m;
     const size_t p = (size_t)b->nranks, me = (size_t)b->rank, k = b->k, w = b->stride;
     float *row = b->pack;
-    for (size_t q = 0; q < p; q++) {
-        const size_t qlo = (size_t)layout_block_lo(l, (int)q);
-        if (c >= (size_t)layout_block_lo(l, (int)q + 1) - qlo)
-            continue;
-        const size_t j = block_met(b, qlo + c, sh), *sp = b->split + j * (p + 1);
-        const int32_t *it = b->items + b->item_start[j];
-        for (size_t a = sp[me]; a < sp[me + 1]; a++, row += w) {
-            const size_t i = (size_t)it[a] - b->item_lo;
-            float *f = m->item_f + i * k, *e = row + k;
-            float *bias = m->item_b ? m->item_b + i : NULL;
-            float *af = st->acc_item_f ? st->acc_item_f + i : NULL;
-            float *ab = st->acc_item_b ? st->acc_item_b + i : NULL;
-            if (out) {
-                memcpy(row, f, k * sizeof(float));
-                e[ROW_BIAS] = bias ? *bias : 0.0f;
-                e[ROW_ACC_F] = af ? *af : 0.0f;
-                e[ROW_ACC_B] = ab ? *ab : 0.0f;
-            } else {
-                memcpy(f, row, k * sizeof(float));
-                if (bias)
-                    *bias = e[ROW_BIAS];
-                if (af)
-                    *af = e[ROW_ACC_F];
-                if (ab)
-                    *ab = e[ROW_ACC_B];
+    for (size_t q = 0; q < p; q++)
+        for (size_t i = (size_t)layout_block_lo(l, (int)q);
+             i < (size_t)layout_block_lo(l, (int)q + 1); i++) {
+            const size_t j = block_met(b, i, sh), *sp = b->split + j * (p + 1);
+            const int32_t *it = b->items + b->item_start[j];
+            for (size_t a = sp[me]; a < sp[me + 1]; a++, row += w) {
+                const size_t r = (size_t)it[a] - b->item_lo;
+                float *f = m->item_f + r * k, *e = row + k;
+                float *bias = m->item_b ? m->item_b + r : NULL;
+                float *af = st->acc_item_f ? st->acc_item_f + r : NULL;
+                float *ab = st->acc_item_b ? st->acc_item_b + r : NULL;
+                if (out) {
+                    memcpy(row, f, k * sizeof(float));
+                    e[ROW_BIAS] = bias ? *bias : 0.0f;
+                    e[ROW_ACC_F] = af ? *af : 0.0f;
+                    e[ROW_ACC_B] = ab ? *ab : 0.0f;
+                } else {
+                    memcpy(f, row, k * sizeof(float));
+                    if (bias)
+                        *bias = e[ROW_BIAS];
+                    if (af)
+                        *af = e[ROW_ACC_F];
+                    if (ab)
+                        *ab = e[ROW_ACC_B];
+                }
             }
         }
-    }
 }
 
-/* Slot c's rows: to the ranks that meet them (out), or back home. */
-static void stage_move(Blocks *b, const Ctx *ctx, const Layout *l, size_t c, uint32_t sh,
-                       const BlockStep *st, int out)
+/* The stratum's rows: to the ranks that meet them (out), or back home. */
+static void stage_move(Blocks *b, const Ctx *ctx, uint32_t sh, const BlockStep *st, int out)
 {
-    const size_t p = (size_t)b->nranks;
-    stage_plan(b, l, c, sh);
-    float *stage = b->stage + (c < (size_t)b->cnt ? c : 0) * b->stage_cap * b->stride;
-    const int *sc = b->plan, *sd = b->plan + p, *rc = b->plan + 2 * p, *rd = b->plan + 3 * p;
     if (out)
-        stage_copy(b, l, c, sh, st, 1);
+        stage_copy(b, sh, st, 1);
     const double t0 = MPI_Wtime();
     if (out)
-        CHECK_MPI(MPI_Alltoallv(b->pack, sc, sd, b->row_type, stage, rc, rd, b->row_type,
-                                ctx->comm));
+        CHECK_MPI(MPI_Alltoallw(b->pack, b->scount, b->sdispl, b->stype, b->stage, b->rcount,
+                                b->rdispl, b->rtype, ctx->comm));
     else
-        CHECK_MPI(MPI_Alltoallv(stage, rc, rd, b->row_type, b->pack, sc, sd, b->row_type,
-                                ctx->comm));
+        CHECK_MPI(MPI_Alltoallw(b->stage, b->rcount, b->rdispl, b->rtype, b->pack, b->scount,
+                                b->sdispl, b->stype, ctx->comm));
     b->seconds += MPI_Wtime() - t0;
     b->messages++;
-    for (size_t q = 0; q < p; q++) /* payload to other ranks, as the exchange counts it */
-        if (q != (size_t)b->rank)
-            b->bytes += (size_t)(out ? sc[q] : rc[q]) * b->stride * sizeof(float);
+    for (int q = 0; q < b->nranks; q++) /* payload to other ranks, as the exchange counts it */
+        if (q != b->rank) {
+            MPI_Count size;
+            CHECK_MPI(MPI_Type_size_x(out ? b->stype[q] : b->rtype[q], &size));
+            b->bytes += (uint64_t)size * (uint64_t)(out ? b->scount[q] : b->rcount[q]);
+        }
     if (!out)
-        stage_copy(b, l, c, sh, st, 0);
+        stage_copy(b, sh, st, 0);
 }
 
 /* ------------------------------------------------------------------ the kernel */
@@ -435,14 +478,14 @@ void blocks_stratum(Blocks *b, const Ctx *ctx, const BlockStep *st, size_t s, Ex
 {
     const uint32_t sh = b->shift[s];
     const size_t nb = (size_t)b->nb;
-    for (size_t c = 0; c < (size_t)b->slots; c++)
-        stage_move(b, ctx, b->layout, c, sh, st, 1);
+    stage_plan(b, sh);
+    stage_move(b, ctx, sh, st, 1);
     for (size_t c = 0; c < (size_t)b->cnt; c++) {
         const size_t j = block_met(b, (size_t)b->lo + c, sh), at = c * nb + j;
         float *stage = b->stage + c * b->stage_cap * b->stride;
         cell_fit(b, st, stage, b->cell[at], b->cell[at + 1], sq);
         *n += b->cell[at + 1] - b->cell[at];
     }
-    for (size_t c = 0; c < (size_t)b->slots; c++)
-        stage_move(b, ctx, b->layout, c, sh, st, 0);
+    stage_move(b, ctx, sh, st, 0);
+    stage_unplan(b);
 }

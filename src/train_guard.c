@@ -36,6 +36,7 @@ static uint64_t buffer_bytes(const Dataset *ds, const TrainConfig *cfg, const NN
         return (uint64_t)ds->n_train * 16 + (uint64_t)ds->layout.n_items * 36 +
                2 * ((uint64_t)ds->layout.n_items + 1) * (k + 19) * sizeof(float) +
                (uint64_t)cfg->blocks * ((uint64_t)ds->layout.nranks + 3) * 8 +
+               (uint64_t)cfg->blocks * (uint64_t)cfg->blocks / (uint64_t)ds->layout.nranks * 8 +
                VALID_CHUNK * (21 + 4 * (k + 1) * sizeof(float)) +
                ((uint64_t)ds->layout.n_items + rows) * 8;
     uint64_t b = (uint64_t)ds->n_train * 24 +                 /* batch order, shuffle */

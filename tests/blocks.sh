@@ -52,8 +52,8 @@ run_np 1 $args --data "$TMP/slice" --blocks 6 --dump-params "$TMP/b6.bin" >/dev/
 
 expect_fail 2 "option --blocks: blocked training updates one rating at a time, with --opt adagrad or sparse-sgd, not --opt adam" \
     train --data "$TMP/slice" --blocks 2
-expect_fail 2 "option --blocks: 5000 is not in 0..4096" train --data "$TMP/slice" --blocks 5000 --opt adagrad
-expect_fail 2 "option --blocks: -2 is not in 0..4096" train --data "$TMP/slice" --blocks -2 --opt adagrad
+expect_fail 2 "option --blocks: 1025 is not in 0..1024" train --data "$TMP/slice" --blocks 1025 --opt adagrad
+expect_fail 2 "option --blocks: -2 is not in 0..1024" train --data "$TMP/slice" --blocks -2 --opt adagrad
 expect_fail 2 "option --blocks: 'x' is not an integer" train --data "$TMP/slice" --blocks x --opt adagrad
 expect_fail 2 "unknown option '--blocks' for lr-find" lr-find --data "$TMP/slice" --blocks 2
 # More ranks than blocks: every rank exits 2 with the message.

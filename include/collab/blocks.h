@@ -19,8 +19,8 @@
  *
  * Communication. Item rows travel, user rows stay: at the start of a stratum each rank
  * stages the rows of the item blocks its user blocks meet (factors, bias and the two
- * Adagrad accumulators), one all-to-all per user block it holds, from the items' owners;
- * at the end it returns them. Between strata every row is at home (shard.h), so
+ * Adagrad accumulators) from the items' owners, one MPI_Alltoallw; at the end it returns
+ * them the same way. Between strata every row is at home (shard.h), so
  * validation, checkpoints and model files see the usual layout. A stratum moves each item
  * row twice, so an epoch moves the item table 2 B / P times per rank, whatever the data
  * size: no per-batch traffic. */
@@ -38,8 +38,8 @@
 #include "collab/optim.h"
 #include "collab/schedule.h"
 
-/* The most blocks --blocks takes. */
-enum { BLOCKS_MAX = 4096 };
+/* The most blocks --blocks takes (every rank keeps B * B / P cell offsets). */
+enum { BLOCKS_MAX = 1024 };
 /* A cell's learning rate moves every this many of its ratings: chunk c of a cell of n
  * ratings in stratum iter (counted from the fit's start) takes the schedule at position
  * (iter + c * BLOCKS_LR_CHUNK / n) / (epochs * B). Counted from the cell's start, so the
@@ -49,7 +49,7 @@ enum { BLOCKS_LR_CHUNK = 4096 };
 typedef struct Blocks {
     int nb;               /* B */
     int lo, cnt;          /* this rank's user blocks [lo, lo + cnt) */
-    int slots;            /* the most user blocks any rank holds: all-to-alls per direction */
+    int slots;            /* the most user blocks any rank holds */
     int nranks, rank;
     size_t k, stride;     /* factors; floats per staged item row (k, bias, 2 accumulators, padded) */
     size_t item_lo;       /* first item this rank owns */
@@ -64,9 +64,12 @@ typedef struct Blocks {
     float *stage;         /* (cnt, stage_cap, stride) the stratum's item rows */
     float *pack;          /* (own items, stride) own rows on their way out or back */
     const Layout *layout; /* the dataset's (layout_init_blocks) */
-    int *plan;            /* (4, nranks) send counts, send displacements, receive counts, receive
-                           * displacements, in rows */
-    MPI_Datatype row_type; /* stride floats */
+    /* the stratum's MPI_Alltoallw (stage_plan): per peer, counts, byte displacements, types */
+    int *scount, *sdispl, *rcount, *rdispl; /* (nranks) */
+    MPI_Datatype *stype, *rtype;            /* (nranks) rtype: runs into the stage */
+    int *rlen;                              /* (slots) scratch: rows of each run */
+    MPI_Aint *roff;                         /* (slots) scratch: byte offset of each run */
+    MPI_Datatype row_type;                  /* stride floats */
     uint32_t *shift;      /* (nb) the epoch's shifts */
     int epoch;            /* the epoch shift holds, -1 none */
     double seconds;       /* in the all-to-alls, since the caller last reset it */
