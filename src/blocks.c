@@ -183,7 +183,6 @@ void blocks_init(Blocks *b, const Ctx *ctx, const Dataset *ds, const uint32_t *b
         check_fail(__FILE__, __LINE__, "item blocks of %zu rows of %zu floats", cap, b->stride);
     CHECK_MPI(MPI_Type_contiguous((int)b->stride, MPI_FLOAT, &b->row_type));
     CHECK_MPI(MPI_Type_commit(&b->row_type));
-
 }
 
 void blocks_free(Blocks *b)
