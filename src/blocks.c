@@ -169,6 +169,12 @@ void blocks_init(Blocks *b, const Ctx *ctx, const Dataset *ds, const uint32_t *b
     free(place);
     const size_t own = layout_item_count(l, ctx->rank), cap = b->stage_cap ? b->stage_cap : 1;
     b->stage = xmalloc((size_t)(b->cnt ? b->cnt : 1) * cap * b->stride * sizeof(float));
+    b->stage2 = xmalloc((size_t)(b->cnt ? b->cnt : 1) * cap * b->stride * sizeof(float));
+    b->reqs = xmalloc(2 * (size_t)(b->cnt ? b->cnt : 1) * sizeof(MPI_Request));
+    b->block_rank = xmalloc((size_t)b->nb * sizeof(int));
+    for (int r = 0; r < ctx->size; r++)
+        for (int i = layout_block_lo(l, r); i < layout_block_lo(l, r + 1); i++)
+            b->block_rank[i] = r;
     b->pack = xmalloc((own ? own : 1) * b->stride * sizeof(float));
     const size_t p = (size_t)ctx->size, slots = (size_t)(b->slots ? b->slots : 1);
     int **ints[] = {&b->scount, &b->sdispl, &b->rcount, &b->rdispl};
@@ -189,7 +195,8 @@ void blocks_free(Blocks *b)
 {
     void *bufs[] = {b->item_start, b->items,  b->split,  b->cell,   b->r_user, b->r_item,
                     b->r_y,        b->stage,  b->pack,   b->scount, b->sdispl, b->rcount,
-                    b->rdispl,     b->stype,  b->rtype,  b->rlen,   b->roff,   b->shift};
+                    b->rdispl,     b->stype,  b->rtype,  b->rlen,   b->roff,   b->shift,
+                    b->stage2,     b->reqs,   b->block_rank};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         free(bufs[i]);
     if (b->row_type != 0 && b->row_type != MPI_DATATYPE_NULL)
@@ -472,19 +479,71 @@ static void cell_fit(const Blocks *b, const BlockStep *st, float *stage, size_t 
     }
 }
 
+/* Staged blocks from the layout of shift `from` to that of shift `to`: each item block goes
+ * from the rank (and slot) whose user block met it to the one whose user block meets it
+ * next, by a message when that is another rank, by a copy when not (into the second
+ * stage, which then becomes the first). */
+static void stage_pass(Blocks *b, const Ctx *ctx, uint32_t from, uint32_t to)
+{
+    const size_t nb = (size_t)b->nb, cap = b->stage_cap, w = b->stride;
+    int nreq = 0;
+    const double t0 = MPI_Wtime();
+    for (size_t c = 0; c < (size_t)b->cnt; c++) { /* what this rank's user blocks meet next */
+        const size_t j = block_met(b, (size_t)b->lo + c, to), i = (j + nb - from) % nb;
+        const int rows = (int)(b->item_start[j + 1] - b->item_start[j]), r = b->block_rank[i];
+        float *dst = b->stage2 + c * cap * w;
+        if (r == b->rank)
+            memcpy(dst, b->stage + (i - (size_t)b->lo) * cap * w, (size_t)rows * w * sizeof(float));
+        else
+            CHECK_MPI(MPI_Irecv(dst, rows, b->row_type, r, (int)j, ctx->comm, &b->reqs[nreq++]));
+    }
+    for (size_t c = 0; c < (size_t)b->cnt; c++) { /* where the blocks met last go */
+        const size_t j = block_met(b, (size_t)b->lo + c, from), i = (j + nb - to) % nb;
+        const int rows = (int)(b->item_start[j + 1] - b->item_start[j]), r = b->block_rank[i];
+        if (r == b->rank)
+            continue;
+        CHECK_MPI(MPI_Isend(b->stage + c * cap * w, rows, b->row_type, r, (int)j, ctx->comm,
+                            &b->reqs[nreq++]));
+        b->bytes += (uint64_t)rows * w * sizeof(float);
+        b->messages++;
+    }
+    CHECK_MPI(MPI_Waitall(nreq, b->reqs, MPI_STATUSES_IGNORE));
+    b->seconds += MPI_Wtime() - t0;
+    float *t = b->stage;
+    b->stage = b->stage2, b->stage2 = t;
+}
+
 void blocks_stratum(Blocks *b, const Ctx *ctx, const BlockStep *st, size_t s, ExactSum *sq,
                     uint64_t *n)
 {
     const uint32_t sh = b->shift[s];
     const size_t nb = (size_t)b->nb;
-    stage_plan(b, sh);
-    stage_move(b, ctx, sh, st, 1);
+    if (b->staged) {
+        stage_pass(b, ctx, b->staged_shift, sh);
+    } else {
+        stage_plan(b, sh);
+        stage_move(b, ctx, sh, st, 1);
+        stage_unplan(b);
+    }
+    b->staged = 1, b->staged_shift = sh;
     for (size_t c = 0; c < (size_t)b->cnt; c++) {
         const size_t j = block_met(b, (size_t)b->lo + c, sh), at = c * nb + j;
         float *stage = b->stage + c * b->stage_cap * b->stride;
         cell_fit(b, st, stage, b->cell[at], b->cell[at + 1], sq);
         *n += b->cell[at + 1] - b->cell[at];
     }
-    stage_move(b, ctx, sh, st, 0);
+}
+
+void blocks_home(Blocks *b, const Ctx *ctx, const BlockStep *st)
+{
+    int staged = b->staged;
+    /* The same on every rank (the schedule is); checked, since a rank skipping this
+     * collective would hang the others. */
+    CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, &staged, 1, MPI_INT, MPI_MAX, ctx->comm));
+    if (!staged)
+        return;
+    stage_plan(b, b->staged_shift);
+    stage_move(b, ctx, b->staged_shift, st, 0);
     stage_unplan(b);
+    b->staged = 0;
 }

@@ -107,6 +107,7 @@ static int run_checkpoint(TrainRun *run, Trainer *t, int epoch, size_t batch)
     Status st;
     char path[4096];
     status_clear(&st);
+    trainer_settle(t); /* blocked training: item rows home before they are read */
     if (!trainer_params_finite(t)) { /* never replace a good checkpoint by a broken one */
         run->nonfinite = 1;
         return STATUS_DATA;

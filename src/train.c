@@ -395,22 +395,42 @@ static double trainer_step_fused(Trainer *t, size_t b, double lr, double mom)
     return exact_value(&loss) / (double)t->cfg.bs;
 }
 
+/* What blocked training updates, at the fit's current stratum. */
+static BlockStep trainer_block_step(Trainer *t)
+{
+    float *const(*acc)[2] = t->opt.acc;
+    return (BlockStep){&t->model,        acc[0][0], acc[0][1],        acc[1][0],
+                       acc[1][1],        &t->cfg.sched, t->iter,      t->cfg.optim.wd,
+                       t->cfg.optim.eps, t->cfg.optim.kind == OPTIM_ADAGRAD};
+}
+
+/* Adds blocked training's counters since the last call to the exchange's. */
+static void trainer_block_counters(Trainer *t)
+{
+    Blocks *b = &t->blk;
+    t->x.seconds += b->seconds, t->x.bytes += b->bytes, t->x.messages += b->messages;
+    b->seconds = 0.0, b->bytes = 0, b->messages = 0;
+}
+
+void trainer_settle(Trainer *t)
+{
+    if (!t->blocked)
+        return;
+    const BlockStep st = trainer_block_step(t);
+    blocks_home(&t->blk, t->ctx, &st);
+    trainer_block_counters(t);
+}
+
 /* Blocked training's step: stratum s of the epoch (blocks.h). Each rating's update takes
  * the schedule's lr at its place in the stratum, so lr and mom given are unused. Returns
  * the stratum's mean squared error before the updates. */
 static double trainer_step_blocked(Trainer *t, size_t s)
 {
-    Model *m = &t->model;
-    float *const(*acc)[2] = t->opt.acc;
-    const BlockStep st = {m,         acc[0][0],         acc[0][1],         acc[1][0],
-                          acc[1][1], &t->cfg.sched,     t->iter,           t->cfg.optim.wd,
-                          t->cfg.optim.eps,             t->cfg.optim.kind == OPTIM_ADAGRAD};
-    Blocks *b = &t->blk;
-    b->seconds = 0.0, b->bytes = 0, b->messages = 0;
+    const BlockStep st = trainer_block_step(t);
     ExactSum sums[2] = {{0}, {0}};
     uint64_t n = 0;
-    blocks_stratum(b, t->ctx, &st, s, &sums[0], &n);
-    t->x.seconds += b->seconds, t->x.bytes += b->bytes, t->x.messages += b->messages;
+    blocks_stratum(&t->blk, t->ctx, &st, s, &sums[0], &n);
+    trainer_block_counters(t);
     for (uint64_t left = n, part; left > 0; left -= part) { /* ExactSum terms < 2^30 */
         part = left < ((uint64_t)1 << 29) ? left : (uint64_t)1 << 29;
         exact_add(&sums[1], (double)part);
@@ -474,6 +494,7 @@ static void trainer_predict_nn(Trainer *t, const SlotRows *sr, size_t n)
 double trainer_validate(Trainer *t, double *mae)
 {
     const Dataset *ds = t->ds;
+    trainer_settle(t);
     trainer_sync(t);
     ExactSum sums[2] = {{0}, {0}};
     for (size_t round = 0; round < t->valid_rounds; round++) {
@@ -555,6 +576,7 @@ int trainer_fit(Trainer *t, const FitHooks *h)
         row.epoch = e;
         if (trainer_epoch(t, e, &row, &bar, h))
             return 1;
+        trainer_settle(t); /* blocked training's last moves are the epoch's */
         row.train_seconds = MPI_Wtime() - t0;
         row.train_loss = smooth_value(&t->smooth);
         trainer_epoch_stats(t, &row);
@@ -568,6 +590,7 @@ int trainer_fit(Trainer *t, const FitHooks *h)
         if (h && h->on_boundary && h->on_boundary(t, e + 1, 0, 1, h->arg))
             return 1;
     }
+    trainer_settle(t);
     trainer_sync(t);
     return 0;
 }

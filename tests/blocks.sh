@@ -31,6 +31,11 @@ for opt in adagrad sparse-sgd; do
     run_np 3 $args --checkpoint-dir "$TMP/ck" --resume auto --dump-params "$TMP/res.bin" \
         >"$TMP/out" 2>"$TMP/err" || { cat "$TMP/err" >&2; fail "$opt: resume failed"; }
     cmp "$TMP/p1.bin" "$TMP/res.bin" || fail "$opt: resumed at 3 ranks: parameters differ"
+    # Checkpoints between strata bring the item rows home and training goes on from there.
+    rm -rf "$TMP/ck2"
+    run_np 3 $args --checkpoint-dir "$TMP/ck2" --checkpoint-every 4b --dump-params "$TMP/ck.bin" \
+        >"$TMP/out" 2>"$TMP/err" || { cat "$TMP/err" >&2; fail "$opt: checkpointed run failed"; }
+    cmp "$TMP/p1.bin" "$TMP/ck.bin" || fail "$opt: checkpoints between strata changed the result"
 done
 
 # It learns: the slice's ratings have a variance of 1.12, so predicting their mean scores

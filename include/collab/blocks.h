@@ -17,13 +17,14 @@
  * user's row and the item's row from it (row-wise Adagrad or plain SGD, with weight decay
  * at every update of a row), the learning rate following the schedule through the cell.
  *
- * Communication. Item rows travel, user rows stay: at the start of a stratum each rank
- * stages the rows of the item blocks its user blocks meet (factors, bias and the two
- * Adagrad accumulators) from the items' owners, one MPI_Alltoallw; at the end it returns
- * them the same way. Between strata every row is at home (shard.h), so
- * validation, checkpoints and model files see the usual layout. A stratum moves each item
- * row twice, so an epoch moves the item table 2 B / P times per rank, whatever the data
- * size: no per-batch traffic. */
+ * Communication. Item rows travel, user rows stay. The first stratum of an epoch stages
+ * the rows of the item blocks each rank's user blocks meet (factors, bias and the two
+ * Adagrad accumulators) from the items' owners, one MPI_Alltoallw. The blocks then stay
+ * with the rank that used them, and before each later stratum every block goes straight
+ * to the rank whose user block meets it next: one message per block that changes rank.
+ * Before validation, a checkpoint or a model file, blocks_home returns them to their
+ * owners' tables (shard.h), so those see the usual layout. An epoch moves each item row
+ * about B (P-1)/P times between ranks, whatever the data size: no per-batch traffic. */
 #ifndef COLLAB_BLOCKS_H
 #define COLLAB_BLOCKS_H
 
@@ -62,6 +63,11 @@ typedef struct Blocks {
     float *r_y;           /* (n_train) the rating */
     size_t stage_cap;     /* items of the largest block */
     float *stage;         /* (cnt, stage_cap, stride) the stratum's item rows */
+    float *stage2;        /* (cnt, stage_cap, stride) the next stratum's, as they arrive */
+    int staged;           /* 1: the item rows are in the stage, in staged_shift's layout */
+    uint32_t staged_shift;
+    int *block_rank;      /* (nb) the rank holding each user block */
+    MPI_Request *reqs;    /* (2 cnt) a pass's sends and receives */
     float *pack;          /* (own items, stride) own rows on their way out or back */
     const Layout *layout; /* the dataset's (layout_init_blocks) */
     /* the stratum's MPI_Alltoallw (stage_plan): per peer, counts, byte displacements, types */
@@ -98,10 +104,15 @@ void blocks_free(Blocks *b);
 /* Draws epoch's stratum order from seed (the same on every rank). Local. */
 void blocks_shuffle(Blocks *b, uint64_t seed, int epoch);
 
-/* Runs stratum s of the current epoch: stages the item rows, runs this rank's cells,
- * returns the rows. Adds each rating's squared error (before its update) to *sq and the
- * ratings run to *n; the caller sums them over ranks. Collective over ctx. */
+/* Runs stratum s of the current epoch: brings the item blocks this rank's user blocks meet
+ * (from home, or from the ranks that used them in the previous stratum), runs this rank's
+ * cells and leaves the blocks staged. Adds each rating's squared error (before its update)
+ * to *sq and the ratings run to *n; the caller sums them over ranks. Collective over ctx. */
 void blocks_stratum(Blocks *b, const Ctx *ctx, const BlockStep *st, size_t s, ExactSum *sq,
                     uint64_t *n);
+
+/* Sends the staged item rows home to their owners' tables (no-op when they are there).
+ * Validation, checkpoints and model files need it (trainer_settle). Collective. */
+void blocks_home(Blocks *b, const Ctx *ctx, const BlockStep *st);
 
 #endif

@@ -134,6 +134,12 @@ void trainer_shuffle(Trainer *t, int epoch);
  * the update (as fastai's loss). */
 double trainer_step(Trainer *t, size_t b, double lr, double mom);
 
+/* Blocked training: brings the item rows staged with the ranks that use them home to
+ * their owners' tables (blocks_home), as validation, checkpoints and model files need;
+ * no-op otherwise, and when they are home. trainer_validate and the end of trainer_fit
+ * call it; so must whoever reads the item tables between strata. Collective. */
+void trainer_settle(Trainer *t);
+
 /* Brings every row up to date with the sparse optimizers' pending decay (optim_sync);
  * no-op for the dense ones. trainer_validate and the end of trainer_fit call it, so the
  * model seen between epochs and after the fit is current. Local. */
