@@ -368,10 +368,11 @@ static int report_diverged(const TrainRun *run, const Trainer *t)
         snprintf(kept, sizeof kept, "no checkpoint had been written yet");
     const TrainDiverged *d = &t->diverged;
     if (d->yes)
-        log_error("training diverged: the loss of epoch %d, batch %zu is NaN or infinite "
+        log_error("training diverged: the loss of epoch %d, %s %zu is NaN or infinite "
                   "(lr %g); no checkpoint of these parameters was written and %s. Try a "
                   "lower --lr (this run has --lr %g; e.g. --lr %g)",
-                  d->epoch, d->batch, d->lr, kept, run->o->lr, run->o->lr / 10);
+                  d->epoch, t->blocked ? "stratum" : "batch", d->batch, d->lr, kept,
+                  run->o->lr, run->o->lr / 10);
     else
         log_error("training diverged: the parameters are no longer finite (at batch %lld); "
                   "they were not written and %s. Try a lower --lr (this run has --lr %g; "

@@ -61,6 +61,11 @@ expect_fail 2 "option --blocks: 1025 is not in 0..1024" train --data "$TMP/slice
 expect_fail 2 "option --blocks: -2 is not in 0..1024" train --data "$TMP/slice" --blocks -2 --opt adagrad
 expect_fail 2 "option --blocks: 'x' is not an integer" train --data "$TMP/slice" --blocks x --opt adagrad
 expect_fail 2 "unknown option '--blocks' for lr-find" lr-find --data "$TMP/slice" --blocks 2
+# A diverging run stops at the stratum whose loss is not finite and writes nothing.
+expect_fail 1 "training diverged: the loss of epoch 0, stratum 3 is NaN or infinite" \
+    train --data "$TMP/slice" --blocks 4 --opt sparse-sgd --lr 500 --progress never \
+    --dump-params "$TMP/div.bin"
+[ ! -e "$TMP/div.bin" ] || fail "a diverged run wrote its parameters"
 # More ranks than blocks: every rank exits 2 with the message.
 set +e
 run_np 3 train --data "$TMP/slice" --blocks 2 --opt adagrad >"$TMP/out" 2>"$TMP/err"
