@@ -230,10 +230,12 @@ static int run_resume(TrainRun *run, Trainer *t)
     const double secs = MPI_Wtime() - t0, mb = file_mb(path);
     trainer_resume(t, &c.progress);
     trainer_share_replicated(t);
-    log_info("resume: %s at epoch %lld, batch %lld (%lld batches done); %.1f MB read and "
-             "checked in %.3f s (%.0f MB/s)\n",
-             path, (long long)c.progress.epoch, (long long)c.progress.batch,
-             (long long)c.progress.iter, mb, secs, mb / secs);
+    /* blocked training's steps are strata */
+    const char *one = t->blocked ? "stratum" : "batch", *many = t->blocked ? "strata" : "batches";
+    log_info("resume: %s at epoch %lld, %s %lld (%lld %s done); %.1f MB read and checked in "
+             "%.3f s (%.0f MB/s)\n",
+             path, (long long)c.progress.epoch, one, (long long)c.progress.batch,
+             (long long)c.progress.iter, many, mb, secs, mb / secs);
     return STATUS_OK;
 }
 

@@ -38,6 +38,16 @@ for opt in adagrad sparse-sgd; do
     cmp "$TMP/p1.bin" "$TMP/ck.bin" || fail "$opt: checkpoints between strata changed the result"
 done
 
+# The resume line counts strata.
+rm -rf "$TMP/ck5"
+set +e
+COLLAB_TEST_SIGNAL_AT=2 run_np 2 train --data "$TMP/slice" --epochs 2 --blocks 4 --opt adagrad \
+    --progress never --quiet --checkpoint-dir "$TMP/ck5" >/dev/null 2>&1
+set -e
+run_np 2 train --data "$TMP/slice" --epochs 2 --blocks 4 --opt adagrad --progress never \
+    --checkpoint-dir "$TMP/ck5" --resume auto >"$TMP/out" 2>&1 || fail "resume (ck5) failed"
+grep -q "at epoch 0, stratum 3 (3 strata done)" "$TMP/out" || { cat "$TMP/out" >&2; fail "resume line"; }
+
 # It learns: the slice's ratings have a variance of 1.12, so predicting their mean scores
 # about that; the untrained model (sigmoid_range(0) = 2.75 everywhere) about 1.9. Dense
 # Adam reaches 0.92-0.94 on this slice, blocked Adagrad 0.93.
