@@ -151,10 +151,6 @@ void blocks_init(Blocks *b, const Ctx *ctx, const Dataset *ds, const uint32_t *b
     b->rank = ctx->rank;
     b->lo = layout_block_lo(l, ctx->rank);
     b->cnt = layout_block_lo(l, ctx->rank + 1) - b->lo;
-    for (int r = 0; r < ctx->size; r++) {
-        const int c = layout_block_lo(l, r + 1) - layout_block_lo(l, r);
-        b->slots = c > b->slots ? c : b->slots;
-    }
     b->k = k;
     b->stride = (k + ROW_EXTRA + 15) / 16 * 16;
     b->item_lo = layout_item_lo(l, ctx->rank);
@@ -176,14 +172,15 @@ void blocks_init(Blocks *b, const Ctx *ctx, const Dataset *ds, const uint32_t *b
         for (int i = layout_block_lo(l, r); i < layout_block_lo(l, r + 1); i++)
             b->block_rank[i] = r;
     b->pack = xmalloc((own ? own : 1) * b->stride * sizeof(float));
-    const size_t p = (size_t)ctx->size, slots = (size_t)(b->slots ? b->slots : 1);
+    /* a peer sends this rank at most one run per block this rank meets */
+    const size_t p = (size_t)ctx->size, runs = (size_t)(b->cnt ? b->cnt : 1);
     int **ints[] = {&b->scount, &b->sdispl, &b->rcount, &b->rdispl};
     for (size_t i = 0; i < 4; i++)
         *ints[i] = xmalloc(p * sizeof(int));
     b->stype = xmalloc(p * sizeof(MPI_Datatype));
     b->rtype = xmalloc(p * sizeof(MPI_Datatype));
-    b->rlen = xmalloc(slots * sizeof(int));
-    b->roff = xmalloc(slots * sizeof(MPI_Aint));
+    b->rlen = xmalloc(runs * sizeof(int));
+    b->roff = xmalloc(runs * sizeof(MPI_Aint));
     b->shift = xmalloc((size_t)b->nb * sizeof(uint32_t));
     if (b->stride > INT_MAX || own > INT_MAX || cap > INT_MAX)
         check_fail(__FILE__, __LINE__, "item blocks of %zu rows of %zu floats", cap, b->stride);

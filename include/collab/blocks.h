@@ -50,7 +50,6 @@ enum { BLOCKS_LR_CHUNK = 4096 };
 typedef struct Blocks {
     int nb;               /* B */
     int lo, cnt;          /* this rank's user blocks [lo, lo + cnt) */
-    int slots;            /* the most user blocks any rank holds */
     int nranks, rank;
     size_t k, stride;     /* factors; floats per staged item row (k, bias, 2 accumulators, padded) */
     size_t item_lo;       /* first item this rank owns */
@@ -73,8 +72,8 @@ typedef struct Blocks {
     /* the stratum's MPI_Alltoallw (stage_plan): per peer, counts, byte displacements, types */
     int *scount, *sdispl, *rcount, *rdispl; /* (nranks) */
     MPI_Datatype *stype, *rtype;            /* (nranks) rtype: runs into the stage */
-    int *rlen;                              /* (slots) scratch: rows of each run */
-    MPI_Aint *roff;                         /* (slots) scratch: byte offset of each run */
+    int *rlen;                              /* (cnt) scratch: rows of each run */
+    MPI_Aint *roff;                         /* (cnt) scratch: byte offset of each run */
     MPI_Datatype row_type;                  /* stride floats */
     uint32_t *shift;      /* (nb) the epoch's shifts */
     int epoch;            /* the epoch shift holds, -1 none */
