@@ -1,14 +1,14 @@
 /* fuzz.h - what the fuzz targets share: a scratch folder, writing the input to a file,
  * and MPI started once (the readers that need MPI run at one rank). The targets build
  * as libFuzzer programs (make fuzz, clang) and as plain programs that replay files
- * (fuzz/replay.c, gcc, in make check: tests/fuzz-regress.sh). */
+ * (fuzz/replay.c, gcc, in make check: tests/e2e/fuzz-regress.sh). */
 #ifndef COLLAB_FUZZ_H
 #define COLLAB_FUZZ_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "collab/status.h"
+#include "collab/base/status.h"
 
 /* Starts MPI (once), silences the log and HDF5's error printing, and makes a scratch
  * folder; returns its path. */

@@ -15,9 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "collab/checkpoint.h"
-#include "collab/modelfile.h"
-#include "collab/prepared.h"
+#include "collab/store/checkpoint.h"
+#include "collab/store/modelfile.h"
+#include "collab/data/prepared.h"
 #include "fuzz.h"
 
 enum { NU = 5, NI = 7, K = 3 };

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "collab/log.h"
+#include "collab/base/log.h"
 
 static char dir[256];
 static char written[16][64]; /* names fuzz_write used, removed at exit */

@@ -15,8 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "collab/data.h"
-#include "collab/distribute.h"
+#include "collab/data/data.h"
+#include "collab/data/distribute.h"
 #include "fuzz.h"
 
 typedef struct Format {

@@ -1,6 +1,6 @@
 /* replay.c - a fuzz target as a plain program: runs LLVMFuzzerTestOneInput on each file
  * named on the command line, so that the inputs fuzzing found (fuzz/regress/) are
- * replayed by make check (tests/fuzz-regress.sh) without clang or libFuzzer. */
+ * replayed by make check (tests/e2e/fuzz-regress.sh) without clang or libFuzzer. */
 #include "config.h"
 
 #include <mpi.h>

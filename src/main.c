@@ -4,8 +4,8 @@
 #include <hdf5.h>
 #include <mpi.h>
 
-#include "collab/cli.h"
-#include "collab/log.h"
+#include "collab/cli/cli.h"
+#include "collab/base/log.h"
 
 int main(int argc, char **argv)
 {

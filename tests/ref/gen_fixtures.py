@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""gen_fixtures.py - writes the reference fixtures that tests/test_reference.c checks
+"""gen_fixtures.py - writes the reference fixtures that tests/unit/test_reference.c checks
 collab-mpi's kernels, optimizers and schedules against.
 
     /usr/bin/python3 tests/ref/gen_fixtures.py tests/fixtures

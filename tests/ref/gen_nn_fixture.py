@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""gen_nn_fixture.py - writes the reference fixtures that tests/test_reference.c checks
+"""gen_nn_fixture.py - writes the reference fixtures that tests/unit/test_reference.c checks
 collab-mpi's EmbeddingNN head (src/nn.c) against.
 
     /usr/bin/python3 tests/ref/gen_nn_fixture.py tests/fixtures

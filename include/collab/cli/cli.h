@@ -1,0 +1,152 @@
+/* cli.h - options of every subcommand: one table per subcommand built from shared
+ * groups, parsing (checked strtol/strtod), validation separate from parsing, --help,
+ * the resolved-settings printout, and loading the data every subcommand needs. */
+#ifndef COLLAB_CLI_H
+#define COLLAB_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "collab/store/checkpoint.h"
+#include "collab/data/data.h"
+#include "collab/dist/exchange.h"
+#include "collab/model/schedule.h"
+#include "collab/base/status.h"
+#include "collab/train/train.h"
+
+/* Everything a subcommand can be told, as parsed text and numbers. */
+typedef struct Options {
+    /* data */
+    const char *data, *format, *item_name, *sep, *header, *user_col, *item_col, *rating_col;
+    const char *time_col, *items_file, *rating_range, *valid_file;
+    double valid_pct;
+    int64_t seed;
+    int skip_bad_lines;
+    /* model */
+    const char *model, *y_range, *layers, *batchnorm;
+    int64_t n_factors;
+    /* training */
+    int64_t epochs, bs, blocks;
+    double lr, wd, mom, pct_start, div, div_final, sqr_mom, eps;
+    const char *opt, *schedule;
+    /* lr-find */
+    double start_lr, end_lr;
+    int64_t num_it;
+    const char *suggest;
+    int no_stop_div;
+    /* show-batch */
+    int64_t max_n;
+    int info;
+    /* synth (0 for users / items means: derive from ratings) */
+    const char *synth_output;
+    int64_t synth_ratings, synth_users, synth_items, synth_rank, synth_min_per_user;
+    double synth_zipf, synth_noise;
+    /* checkpoints, resume, output files */
+    const char *checkpoint_dir, *checkpoint_every, *resume, *output, *metrics;
+    double checkpoint_minutes;
+    int64_t keep;
+    /* output */
+    int quiet, verbose, help;
+    const char *progress, *dump_params, *max_memory;
+    /* using a trained model (predict, recommend, similar, biases, pca, evaluate,
+     * show-results); `model` above is the kind, so the file is model_file */
+    const char *model_file, *input, *user, *item, *protocol, *csv;
+    int64_t num, top, components, min_ratings, at_k, show;
+    double relevant;
+    int all_users;
+} Options;
+
+typedef enum OptType { OPT_STR, OPT_INT, OPT_DOUBLE, OPT_FLAG } OptType;
+
+typedef struct OptSpec {
+    const char *name;      /* long name without "--" */
+    OptType type;
+    size_t offset;         /* offsetof(Options, field) */
+    const char *metavar;   /* e.g. "N", "PATH"; NULL for flags */
+    const char *help;      /* one line; the default is appended from `def` */
+    const char *def;       /* default as text, parsed like user input; NULL = none */
+    char short_name;       /* one-letter alias, e.g. 'n' for -n; 0 = none */
+} OptSpec;
+
+/* The option groups (each terminated by a {NULL} entry). */
+extern const OptSpec CLI_CKPT_OPTS[];
+extern const OptSpec CLI_BLOCKS_OPTS[];
+extern const OptSpec CLI_DATA_OPTS[], CLI_MODEL_OPTS[], CLI_TRAIN_OPTS[], CLI_BATCH_OPTS[],
+    CLI_LRFIND_OPTS[], CLI_SHOWBATCH_OPTS[], CLI_SYNTH_OPTS[], CLI_OUTPUT_OPTS[],
+    CLI_HELP_OPTS[], CLI_PREPARE_OPTS[];
+extern const OptSpec CLI_USE_OPTS[], CLI_PAIRS_OPTS[], CLI_RECOMMEND_OPTS[],
+    CLI_SIMILAR_OPTS[], CLI_BIASES_OPTS[], CLI_PCA_OPTS[], CLI_EVALUATE_OPTS[],
+    CLI_SHOWRESULTS_OPTS[];
+
+/* A subcommand: its name, a one-line summary, and its option groups (NULL-terminated). */
+typedef struct Command {
+    const char *name;
+    const char *summary;
+    const char *usage;            /* e.g. "collab-mpi train [OPTIONS]" */
+    const OptSpec *const *groups; /* NULL-terminated */
+    int (*run)(const Ctx *ctx, Options *o);
+    const char *positional;       /* metavar of one positional argument (into o->input),
+                                     or NULL when none is taken */
+} Command;
+
+/* Fills o with the defaults of cmd's groups, then parses argv (after the subcommand
+ * name): --name VALUE, --name=VALUE, -x VALUE for a one-letter alias, and the command's
+ * positional argument if it takes one. Returns STATUS_OK or STATUS_USAGE with a message
+ * naming the option. Local. */
+int cli_parse(Options *o, const Command *cmd, int argc, char **argv, Status *st);
+
+/* Prints cmd's --help to f. */
+void cli_print_help(FILE *f, const Command *cmd);
+
+/* Validation, separate from parsing: each turns Options into a typed config or returns
+ * STATUS_USAGE naming the offending option. Local. */
+int cli_data_options(DataOptions *d, const Options *o, Status *st);
+int cli_train_config(TrainConfig *c, const Options *o, Status *st);
+int cli_suggest(LrSuggest *s, const Options *o, Status *st);
+
+/* Collective: every rank reads its part of the data named by o (or the embedded
+ * default): text (distribute.h), or a prepared file (prepared.h, found by its HDF5
+ * signature; the text-only options are then a usage error); the ranks split and encode
+ * it together and each ends with its shard. Returns the agreed status (the message is
+ * on every rank). */
+int cli_load_dataset(Dataset *ds, const Ctx *ctx, const Options *o, Status *st);
+
+/* Every option of cmd as resolved name/value text, for checkpoints (cli_settings_free). */
+CkptSetting *cli_settings(const Command *cmd, const Options *o, size_t *n);
+void cli_settings_free(CkptSetting *s, size_t n);
+
+/* Rank 0 prints "name: value" for every option of cmd as resolved. */
+void cli_print_settings(const Command *cmd, const Options *o, const Dataset *ds);
+
+/* Loads the dataset (cli_load_dataset) and checks it holds at least one training batch
+ * of cfg->bs; reports errors from rank 0. Returns the agreed status. Collective. */
+int cmd_prepare(Dataset *ds, const Ctx *ctx, const Options *o, const TrainConfig *cfg);
+
+/* The memory estimate before the trainer allocates (memory.h): refuses, with a message
+ * from rank 0, tables that would not fit in cfg->max_memory or the node's available
+ * memory; ds is freed then. Returns the agreed status. Collective. */
+int cmd_check_memory(Dataset *ds, const Ctx *ctx, const TrainConfig *cfg, int lr_find);
+
+/* The subcommands (cmd_*.c). */
+int cmd_train(const Ctx *ctx, Options *o);
+int cmd_lr_find(const Ctx *ctx, Options *o);
+int cmd_show_batch(const Ctx *ctx, Options *o);
+int cmd_synth(const Ctx *ctx, Options *o);
+int cmd_prepare_data(const Ctx *ctx, Options *o);
+int cmd_predict(const Ctx *ctx, Options *o);
+int cmd_recommend(const Ctx *ctx, Options *o);
+int cmd_similar(const Ctx *ctx, Options *o);
+int cmd_biases(const Ctx *ctx, Options *o);
+int cmd_pca(const Ctx *ctx, Options *o);
+int cmd_evaluate(const Ctx *ctx, Options *o);
+int cmd_show_results(const Ctx *ctx, Options *o);
+
+/* The table of subcommands, NULL-name terminated. */
+extern const Command CLI_COMMANDS[];
+
+/* Runs the program: dispatches argv[1] to a subcommand. Returns the exit status, the
+ * same on every rank. Collective. */
+int cli_main(const Ctx *ctx, int argc, char **argv);
+
+#endif
