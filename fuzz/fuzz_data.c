@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "collab/data/data.h"
+#include "collab/data/dataset.h"
 #include "collab/data/distribute.h"
 #include "fuzz.h"
 

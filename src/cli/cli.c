@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "collab/base/log.h"
+#include "collab/cli/commands.h"
 
 #define OPT(name, type, field, metavar, help, def) \
     { name, type, offsetof(Options, field), metavar, help, def, 0 }

@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collab/cli/commands.h"
+#include "collab/cli/setup.h"
 #include "collab/base/check.h"
 #include "collab/use/evaluate.h"
 #include "collab/base/log.h"
@@ -404,7 +406,7 @@ int cmd_evaluate(const Ctx *ctx, Options *o)
     run.ctx = ctx;
     int rc = check_options(&run, o);
     if (!rc)
-        rc = usemodel_open(&run.u, ctx, o, 1);
+        rc = cli_open_model(&run.u, ctx, o, 1);
     if (!rc)
         rc = load_heldout(&run, o);
     if (!rc) {

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collab/cli/commands.h"
+#include "collab/cli/setup.h"
 #include "collab/base/check.h"
 #include "collab/store/checkpoint.h"
 #include "collab/store/h5out.h"
@@ -123,7 +125,7 @@ int cmd_similar(const Ctx *ctx, Options *o)
     if (similar_check_options(o))
         return STATUS_USAGE;
     UseModel u;
-    int rc = usemodel_open(&u, ctx, o, o->min_ratings > 0);
+    int rc = cli_open_model(&u, ctx, o, o->min_ratings > 0);
     const int32_t item = rc ? 0 : resolve_item(&u, o->item);
     if (!rc && item == 0)
         rc = STATUS_DATA;
@@ -183,7 +185,7 @@ int cmd_biases(const Ctx *ctx, Options *o)
     if (check_num(o))
         return STATUS_USAGE;
     UseModel u;
-    int rc = usemodel_open(&u, ctx, o, 0);
+    int rc = cli_open_model(&u, ctx, o, 0);
     if (!rc && u.mf.spec.kind != MODEL_DOTBIAS) {
         log_error("%s is %s model (--model %s): it learned no biases; train with "
                   "--model dotbias",
@@ -439,7 +441,7 @@ int cmd_pca(const Ctx *ctx, Options *o)
     if (pca_check_options(o))
         return STATUS_USAGE;
     UseModel u;
-    int rc = usemodel_open(&u, ctx, o, 1);
+    int rc = cli_open_model(&u, ctx, o, 1);
     if (!rc && (size_t)o->components > u.mf.spec.k) {
         log_error("option --components: %lld is more than the model's %zu factors",
                   (long long)o->components, u.mf.spec.k);

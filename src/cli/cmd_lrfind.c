@@ -7,7 +7,8 @@
 #include <string.h>
 
 #include "collab/base/check.h"
-#include "collab/cli/cli.h"
+#include "collab/cli/commands.h"
+#include "collab/cli/setup.h"
 #include "collab/base/log.h"
 #include "collab/train/signals.h"
 

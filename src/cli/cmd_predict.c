@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collab/cli/commands.h"
+#include "collab/cli/setup.h"
 #include "collab/base/check.h"
 #include "collab/base/log.h"
 #include "collab/use/pairs.h"
@@ -88,7 +90,7 @@ int cmd_predict(const Ctx *ctx, Options *o)
         return st.code;
     }
     UseModel u;
-    int rc = usemodel_open(&u, ctx, o, 0);
+    int rc = cli_open_model(&u, ctx, o, 0);
     if (rc) {
         usemodel_free(&u);
         return rc;
@@ -176,7 +178,7 @@ int cmd_show_results(const Ctx *ctx, Options *o)
         return STATUS_USAGE;
     }
     UseModel u;
-    int rc = usemodel_open(&u, ctx, o, 1);
+    int rc = cli_open_model(&u, ctx, o, 1);
     if (!rc && u.ds.n_valid_total == 0) {
         log_error("%s was trained without validation rows (--valid-pct 0): there are no "
                   "results to show; use evaluate FILE on held-out ratings",

@@ -5,7 +5,8 @@
 
 #include <string.h>
 
-#include "collab/cli/cli.h"
+#include "collab/cli/commands.h"
+#include "collab/cli/setup.h"
 #include "collab/base/log.h"
 #include "collab/data/prepared.h"
 

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collab/cli/commands.h"
+#include "collab/cli/setup.h"
 #include "collab/base/check.h"
 #include "collab/store/checkpoint.h"
 #include "collab/store/h5out.h"
@@ -203,7 +205,7 @@ int cmd_recommend(const Ctx *ctx, Options *o)
     if (rc)
         return rc;
     RecRun run = {.ctx = ctx, .n = (size_t)o->num};
-    rc = usemodel_open(&run.u, ctx, o, 1);
+    rc = cli_open_model(&run.u, ctx, o, 1);
     if (!rc) {
         int64_t *counts = xmalloc(run.u.mf.items.n * sizeof(int64_t));
         usemodel_item_counts(&run.u, counts, 1);

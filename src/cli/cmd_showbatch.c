@@ -5,7 +5,8 @@
 #include <stdlib.h>
 
 #include "collab/base/check.h"
-#include "collab/cli/cli.h"
+#include "collab/cli/commands.h"
+#include "collab/cli/setup.h"
 #include "collab/data/distribute.h"
 #include "collab/base/log.h"
 

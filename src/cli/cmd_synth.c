@@ -8,7 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "collab/cli/cli.h"
+#include "collab/cli/commands.h"
+#include "collab/cli/setup.h"
 #include "collab/base/log.h"
 #include "collab/data/synth.h"
 

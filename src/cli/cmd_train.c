@@ -11,7 +11,8 @@
 #include <unistd.h>
 
 #include "collab/base/check.h"
-#include "collab/cli/cli.h"
+#include "collab/cli/commands.h"
+#include "collab/cli/setup.h"
 #include "collab/base/log.h"
 #include "collab/train/signals.h"
 

@@ -11,7 +11,7 @@
 #include "collab/dist/blocks.h"
 #include "collab/base/check.h"
 #include "collab/data/distribute.h"
-#include "collab/cli/cli.h"
+#include "collab/cli/setup.h"
 #include "collab/base/log.h"
 #include "collab/data/prepared.h"
 
@@ -393,4 +393,57 @@ void cli_print_settings(const Command *cmd, const Options *o, const Dataset *ds)
         printf("  %-18s train %zu, valid %zu, users %zu, items %zu (with #na#)\n", "rows",
                ds->n_train_total, ds->n_valid_total, ds->users.n, ds->items.n);
     fflush(stdout);
+}
+
+/* ------------------------------------------------------------------ trained models */
+
+/* The training run's data options (CLI_DATA_OPTS) from the stored settings; the strings
+ * point into mf. data, when not NULL, replaces the stored path. */
+static int options_from_settings(Options *t, const ModelFile *mf, const char *data, Status *st)
+{
+    memset(t, 0, sizeof *t);
+    for (const OptSpec *s = CLI_DATA_OPTS; s->name; s++) {
+        const char *v = modelfile_setting(mf, s->name);
+        char *field = (char *)t + s->offset, *end = NULL;
+        if (!v)
+            return status_set(st, STATUS_DATA,
+                              "%s: setting '%s' is missing, so the training "
+                              "data cannot be rebuilt",
+                              mf->path, s->name);
+        if (s->type == OPT_STR) {
+            *(const char **)field = strcmp(v, "(none)") ? v : NULL;
+        } else if (s->type == OPT_INT) {
+            *(int64_t *)field = strtoll(v, &end, 10);
+        } else if (s->type == OPT_DOUBLE) {
+            *(double *)field = strtod(v, &end);
+        } else {
+            *(int *)field = !strcmp(v, "yes");
+            end = (char *)(strcmp(v, "yes") && strcmp(v, "no") ? v : "");
+        }
+        if (end && (end == v || *end))
+            return status_set(st, STATUS_DATA, "%s: setting '%s' = '%s' is not valid", mf->path,
+                              s->name, v);
+    }
+    if (data)
+        t->data = data;
+    return STATUS_OK;
+}
+
+/* UseLoadFn for usemodel_open: the training run's data options from mf's settings. */
+static int load_model_data(Dataset *ds, UseTrainInfo *info, const Ctx *ctx, const ModelFile *mf,
+                           const char *data, Status *st)
+{
+    Options t;
+    if (options_from_settings(&t, mf, data, st))
+        return st->code;
+    info->data = t.data;
+    info->valid_pct = t.valid_pct;
+    info->seed = t.seed;
+    return cli_load_dataset(ds, ctx, &t, st);
+}
+
+int cli_open_model(UseModel *u, const Ctx *ctx, const Options *o, int with_data)
+{
+    const UseSettings s = {o->model_file, o->data, with_data, load_model_data};
+    return usemodel_open(u, ctx, &s);
 }

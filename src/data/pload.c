@@ -14,6 +14,7 @@
  * The result equals dataset_load_serial's field for field. */
 #include "config.h"
 
+#include "collab/base/exact.h"
 #include "collab/data/distribute.h"
 
 #include <limits.h>

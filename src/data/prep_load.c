@@ -21,6 +21,7 @@
  * with the file's, so a damaged file is reported instead of trained on. */
 #include "config.h"
 
+#include "collab/base/exact.h"
 #include "collab/data/prepared.h"
 
 #include <hdf5.h>

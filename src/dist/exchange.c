@@ -8,49 +8,10 @@
 
 #include "collab/dist/exchange.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "collab/base/check.h"
-
-void ctx_init(Ctx *ctx)
-{
-    CHECK_MPI(MPI_Comm_dup(MPI_COMM_WORLD, &ctx->comm));
-    CHECK_MPI(MPI_Comm_set_errhandler(ctx->comm, MPI_ERRORS_RETURN));
-    CHECK_MPI(MPI_Comm_rank(ctx->comm, &ctx->rank));
-    CHECK_MPI(MPI_Comm_size(ctx->comm, &ctx->size));
-}
-
-void ctx_free(Ctx *ctx)
-{
-    if (ctx->comm != MPI_COMM_NULL)
-        MPI_Comm_free(&ctx->comm);
-}
-
-/* ------------------------------------------------------------------ exact sums */
-
-#define EXACT_SCALE 4294967296.0 /* 2^32: terms are rounded to multiples of 2^-32 */
-#define EXACT_LIMIT 1073741824.0 /* 2^30: larger terms would overflow the halves */
-
-void exact_add(ExactSum *s, double term)
-{
-    if (!(term >= 0.0 && term < EXACT_LIMIT)) { /* also catches NaN */
-        s->bad++;
-        return;
-    }
-    /* term * 2^32 < 2^62 is exact; split so each half sums 2^32 terms without overflow. */
-    int64_t f = llround(term * EXACT_SCALE);
-    s->hi += f >> 31;
-    s->lo += f & 0x7fffffff;
-}
-
-double exact_value(const ExactSum *s)
-{
-    if (s->bad)
-        return INFINITY;
-    return ((double)s->hi * 2147483648.0 + (double)s->lo) / EXACT_SCALE;
-}
 
 void exchange_allreduce_exact(Exchange *x, ExactSum *s, int n, int64_t *flags, int nflags)
 {
@@ -76,21 +37,6 @@ void exchange_allreduce_exact(Exchange *x, ExactSum *s, int n, int64_t *flags, i
     x->messages++;
     x->bytes += (uint64_t)len * sizeof(int64_t);
     x->seconds += MPI_Wtime() - t0;
-}
-
-/* ------------------------------------------------------------------ buffers */
-
-/* Makes b hold at least bytes; returns its storage. */
-static void *buf_reserve(Buf *b, size_t bytes)
-{
-    if (bytes > b->cap) {
-        size_t c = b->cap ? b->cap : 256;
-        while (c < bytes)
-            c *= 2;
-        b->p = xrealloc(b->p, c);
-        b->cap = c;
-    }
-    return b->p;
 }
 
 void exchange_init(Exchange *x, const Ctx *ctx, const Layout *layout, size_t k)
@@ -129,7 +75,7 @@ void exchange_free(Exchange *x)
     for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++)
         free(arrays[i]);
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
-        free(bufs[i]->p);
+        buf_free(bufs[i]);
     memset(x, 0, sizeof *x);
 }
 

@@ -16,7 +16,8 @@
 #include <unistd.h>
 
 #include "collab/base/check.h"
-#include "collab/data/data.h"
+#include "collab/data/dataset.h"
+#include "collab/data/keys.h"
 #include "collab/base/log.h"
 #include "collab/base/rng.h"
 

@@ -3,7 +3,7 @@
  * read the table while training runs: parallel HDF5 cannot do SWMR. */
 #include "config.h"
 
-#include "collab/train/metrics.h"
+#include "collab/store/metrics_file.h"
 
 #include <hdf5.h>
 #include <limits.h>

@@ -10,6 +10,7 @@
 
 #include "collab/base/check.h"
 #include "collab/base/log.h"
+#include "collab/data/keys.h"
 #include "collab/data/text.h"
 
 enum { MAX_WARNINGS = 5 };

@@ -5,6 +5,7 @@
 #include "collab/use/usemodel.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,38 +13,6 @@
 #include "collab/base/log.h"
 
 /* ------------------------------------------------------------------ training data */
-
-/* The training run's data options (CLI_DATA_OPTS) from the stored settings; the strings
- * point into mf. data, when not NULL, replaces the stored path. */
-static int options_from_settings(Options *t, const ModelFile *mf, const char *data, Status *st)
-{
-    memset(t, 0, sizeof *t);
-    for (const OptSpec *s = CLI_DATA_OPTS; s->name; s++) {
-        const char *v = modelfile_setting(mf, s->name);
-        char *field = (char *)t + s->offset, *end = NULL;
-        if (!v)
-            return status_set(st, STATUS_DATA,
-                              "%s: setting '%s' is missing, so the training "
-                              "data cannot be rebuilt",
-                              mf->path, s->name);
-        if (s->type == OPT_STR) {
-            *(const char **)field = strcmp(v, "(none)") ? v : NULL;
-        } else if (s->type == OPT_INT) {
-            *(int64_t *)field = strtoll(v, &end, 10);
-        } else if (s->type == OPT_DOUBLE) {
-            *(double *)field = strtod(v, &end);
-        } else {
-            *(int *)field = !strcmp(v, "yes");
-            end = (char *)(strcmp(v, "yes") && strcmp(v, "no") ? v : "");
-        }
-        if (end && (end == v || *end))
-            return status_set(st, STATUS_DATA, "%s: setting '%s' = '%s' is not valid", mf->path,
-                              s->name, v);
-    }
-    if (data)
-        t->data = data;
-    return STATUS_OK;
-}
 
 /* The rebuilt data must be the data the model was trained on. */
 static int check_data(UseModel *u, Status *st)
@@ -78,11 +47,9 @@ static int check_data(UseModel *u, Status *st)
     return STATUS_OK;
 }
 
-static int load_data(UseModel *u, const Options *o, Status *st)
+static int load_data(UseModel *u, const UseSettings *s, Status *st)
 {
-    if (options_from_settings(&u->train, &u->mf, o->data, st))
-        return st->code;
-    if (cli_load_dataset(&u->ds, u->ctx, &u->train, st)) {
+    if (s->load(&u->ds, &u->train, u->ctx, &u->mf, s->data, st)) {
         char msg[sizeof st->msg];
         snprintf(msg, sizeof msg, "%s", st->msg);
         status_clear(st);
@@ -97,18 +64,19 @@ static int load_data(UseModel *u, const Options *o, Status *st)
 
 /* ------------------------------------------------------------------ open and free */
 
-int usemodel_open(UseModel *u, const Ctx *ctx, const Options *o, int with_data)
+int usemodel_open(UseModel *u, const Ctx *ctx, const UseSettings *s)
 {
     Status st;
     status_clear(&st);
     memset(u, 0, sizeof *u);
     u->ctx = ctx;
-    if (!o->model_file) {
+    if (!s->model_file) {
         log_error("option --model is required: a model file from train --output or a "
                   "checkpoint from train --checkpoint-dir");
         return STATUS_USAGE;
     }
-    if (!modelfile_open(&u->mf, o->model_file, ctx, &st) && (!with_data || !load_data(u, o, &st)))
+    if (!modelfile_open(&u->mf, s->model_file, ctx, &st) &&
+        (!s->with_data || !load_data(u, s, &st)))
         infer_init(&u->in, ctx, &u->mf, u->has_data ? &u->ds.layout : NULL, &st);
     if (status_agree(&st, ctx->comm))
         log_error("%s", st.msg);

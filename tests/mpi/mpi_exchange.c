@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "collab/data/data.h"
+#include "collab/data/dataset.h"
 #include "collab/data/distribute.h"
 #include "collab/dist/exchange.h"
 #include "collab/base/status.h"

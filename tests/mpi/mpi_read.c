@@ -27,6 +27,7 @@
 
 #include <hdf5.h>
 
+#include "collab/base/exact.h"
 #include "collab/data/distribute.h"
 #include "collab/base/log.h"
 #include "collab/data/prepared.h"

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "collab/data/data.h"
+#include "collab/data/dataset.h"
 #include "collab/base/log.h"
 #include "../test.h"
 

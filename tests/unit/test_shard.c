@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "collab/dist/shard.h"
+#include "collab/data/shard.h"
 #include "../test.h"
 
 /* Heavy-tailed counts: a few very active users, many light ones. */

@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "collab/data/data.h"
+#include "collab/data/dataset.h"
+#include "collab/data/keys.h"
 #include "collab/data/split.h"
 #include "../test.h"
 

@@ -1,6 +1,7 @@
 /* cli.h - options of every subcommand: one table per subcommand built from shared
- * groups, parsing (checked strtol/strtod), validation separate from parsing, --help,
- * the resolved-settings printout, and loading the data every subcommand needs. */
+ * groups, parsing (checked strtol/strtod), --help, and the dispatch to a subcommand.
+ * Validation and the setup every subcommand shares are in setup.h; the subcommands'
+ * entry points in commands.h. */
 #ifndef COLLAB_CLI_H
 #define COLLAB_CLI_H
 
@@ -8,12 +9,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "collab/store/checkpoint.h"
-#include "collab/data/data.h"
-#include "collab/dist/exchange.h"
-#include "collab/model/schedule.h"
+#include "collab/base/ctx.h"
 #include "collab/base/status.h"
-#include "collab/train/train.h"
 
 /* Everything a subcommand can be told, as parsed text and numbers. */
 typedef struct Options {
@@ -98,49 +95,6 @@ int cli_parse(Options *o, const Command *cmd, int argc, char **argv, Status *st)
 
 /* Prints cmd's --help to f. */
 void cli_print_help(FILE *f, const Command *cmd);
-
-/* Validation, separate from parsing: each turns Options into a typed config or returns
- * STATUS_USAGE naming the offending option. Local. */
-int cli_data_options(DataOptions *d, const Options *o, Status *st);
-int cli_train_config(TrainConfig *c, const Options *o, Status *st);
-int cli_suggest(LrSuggest *s, const Options *o, Status *st);
-
-/* Collective: every rank reads its part of the data named by o (or the embedded
- * default): text (distribute.h), or a prepared file (prepared.h, found by its HDF5
- * signature; the text-only options are then a usage error); the ranks split and encode
- * it together and each ends with its shard. Returns the agreed status (the message is
- * on every rank). */
-int cli_load_dataset(Dataset *ds, const Ctx *ctx, const Options *o, Status *st);
-
-/* Every option of cmd as resolved name/value text, for checkpoints (cli_settings_free). */
-CkptSetting *cli_settings(const Command *cmd, const Options *o, size_t *n);
-void cli_settings_free(CkptSetting *s, size_t n);
-
-/* Rank 0 prints "name: value" for every option of cmd as resolved. */
-void cli_print_settings(const Command *cmd, const Options *o, const Dataset *ds);
-
-/* Loads the dataset (cli_load_dataset) and checks it holds at least one training batch
- * of cfg->bs; reports errors from rank 0. Returns the agreed status. Collective. */
-int cmd_prepare(Dataset *ds, const Ctx *ctx, const Options *o, const TrainConfig *cfg);
-
-/* The memory estimate before the trainer allocates (memory.h): refuses, with a message
- * from rank 0, tables that would not fit in cfg->max_memory or the node's available
- * memory; ds is freed then. Returns the agreed status. Collective. */
-int cmd_check_memory(Dataset *ds, const Ctx *ctx, const TrainConfig *cfg, int lr_find);
-
-/* The subcommands (cmd_*.c). */
-int cmd_train(const Ctx *ctx, Options *o);
-int cmd_lr_find(const Ctx *ctx, Options *o);
-int cmd_show_batch(const Ctx *ctx, Options *o);
-int cmd_synth(const Ctx *ctx, Options *o);
-int cmd_prepare_data(const Ctx *ctx, Options *o);
-int cmd_predict(const Ctx *ctx, Options *o);
-int cmd_recommend(const Ctx *ctx, Options *o);
-int cmd_similar(const Ctx *ctx, Options *o);
-int cmd_biases(const Ctx *ctx, Options *o);
-int cmd_pca(const Ctx *ctx, Options *o);
-int cmd_evaluate(const Ctx *ctx, Options *o);
-int cmd_show_results(const Ctx *ctx, Options *o);
 
 /* The table of subcommands, NULL-name terminated. */
 extern const Command CLI_COMMANDS[];

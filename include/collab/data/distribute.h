@@ -16,7 +16,7 @@
 #include <mpi.h>
 #include <stdint.h>
 
-#include "collab/data/data.h"
+#include "collab/data/dataset.h"
 #include "collab/base/status.h"
 
 /* Which rows are validation rows: those of valid_path (after every training row) when it

@@ -13,7 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "collab/data/data.h"
+#include "collab/data/keys.h"
+#include "collab/data/ratings.h"
 
 /* Collective: adds every rank's keys t to g (the same additions in the same order on
  * every rank, so g stays identical everywhere; keys already in g keep their index).

@@ -13,7 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "collab/data/data.h"
+#include "collab/data/dataset.h"
+#include "collab/data/keys.h"
 #include "collab/base/status.h"
 
 /* The keys of every file read so far: identical on every rank (vocabulary-sized). */

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "collab/data/data.h"
+#include "collab/data/dataset.h"
 #include "collab/data/distribute.h"
 #include "collab/base/status.h"
 

@@ -13,7 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "collab/data/data.h"
+#include "collab/data/keys.h"
+#include "collab/data/ratings.h"
 #include "collab/base/status.h"
 #include "collab/data/text.h"
 

@@ -21,7 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "collab/dist/exchange.h"
+#include "collab/base/ctx.h"
+#include "collab/base/exact.h"
 #include "collab/base/status.h"
 
 /* Bounds the option validation enforces (memory of the per-item and per-user tables). */

@@ -33,8 +33,9 @@
 
 #include <mpi.h>
 
-#include "collab/data/data.h"
-#include "collab/dist/exchange.h"
+#include "collab/data/dataset.h"
+#include "collab/base/ctx.h"
+#include "collab/base/exact.h"
 #include "collab/model/model.h"
 #include "collab/model/optim.h"
 #include "collab/model/schedule.h"

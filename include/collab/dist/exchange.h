@@ -20,34 +20,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "collab/base/buf.h"
+#include "collab/base/ctx.h"
+#include "collab/base/exact.h"
 #include "collab/model/model.h"
-#include "collab/dist/shard.h"
-
-/* Communicator and this process's place in it, passed explicitly everywhere. */
-typedef struct Ctx {
-    MPI_Comm comm; /* a duplicate of MPI_COMM_WORLD with MPI_ERRORS_RETURN */
-    int rank, size;
-} Ctx;
-
-/* Duplicates MPI_COMM_WORLD into ctx with errors returned, not fatal. Collective. */
-void ctx_init(Ctx *ctx);
-void ctx_free(Ctx *ctx);
-
-/* A sum whose result does not depend on the order of its terms: each term in [0, 2^30)
- * is rounded to a multiple of 2^-32 and added as two exact integers; larger, negative
- * or non-finite terms are counted as `bad` and make the result infinite. */
-typedef struct ExactSum {
-    int64_t hi, lo, bad;
-} ExactSum;
-
-void exact_add(ExactSum *s, double term);
-double exact_value(const ExactSum *s);
-
-/* A buffer that grows as needed, outside the kernels (amortised doubling). */
-typedef struct Buf {
-    void *p;
-    size_t cap; /* bytes */
-} Buf;
+#include "collab/data/shard.h"
 
 /* An epoch's item requests, exchanged once at shuffle time (exchange_plan_epoch): per
  * batch, this rank's distinct items in owner blocks and the ids other ranks will ask of

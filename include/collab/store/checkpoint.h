@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "collab/dist/exchange.h"
+#include "collab/base/ctx.h"
 #include "collab/base/status.h"
 
 enum { CKPT_FORMAT_VERSION = 1 };

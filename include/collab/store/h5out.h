@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "collab/dist/exchange.h"
+#include "collab/base/ctx.h"
 #include "collab/base/status.h"
 
 /* Element types of h5out_rows. */

@@ -14,8 +14,8 @@
 #include <stdint.h>
 
 #include "collab/store/checkpoint.h"
-#include "collab/data/data.h"
-#include "collab/dist/exchange.h"
+#include "collab/data/dataset.h"
+#include "collab/base/ctx.h"
 #include "collab/model/model.h"
 #include "collab/base/status.h"
 

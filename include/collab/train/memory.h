@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "collab/dist/exchange.h"
+#include "collab/base/ctx.h"
 #include "collab/base/status.h"
 
 /* What one rank will allocate for training, in bytes, by purpose. */

@@ -16,7 +16,7 @@
 
 #include "collab/dist/blocks.h"
 #include "collab/store/checkpoint.h"
-#include "collab/data/data.h"
+#include "collab/data/dataset.h"
 #include "collab/dist/exchange.h"
 #include "collab/train/memory.h"
 #include "collab/train/metrics.h"

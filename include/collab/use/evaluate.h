@@ -16,7 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "collab/dist/exchange.h"
+#include "collab/base/ctx.h"
+#include "collab/base/exact.h"
 
 enum { RANKM_PRECISION, RANKM_RECALL, RANKM_NDCG, RANKM_HIT, RANKM_COVERAGE, RANKM_VALUES };
 

@@ -23,7 +23,7 @@
 #include "collab/dist/exchange.h"
 #include "collab/model/model.h"
 #include "collab/store/modelfile.h"
-#include "collab/dist/shard.h"
+#include "collab/data/shard.h"
 
 typedef struct Infer {
     const Ctx *ctx;

@@ -11,7 +11,7 @@
 #ifndef COLLAB_PAIRS_H
 #define COLLAB_PAIRS_H
 
-#include "collab/data/data.h"
+#include "collab/data/dataset.h"
 
 /* Reads opt->path into r: rows in file order with user and item keys (ratings are those
  * of the file when it has them, else 0). users_numeric: the model's user IDs are

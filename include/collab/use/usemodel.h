@@ -3,8 +3,8 @@
  * in it (when the command needs them), and shard the model over the ranks; then the
  * lookups the commands share (users, items by ID or title, rating counts).
  *
- * The training data is rebuilt exactly as train built it (cli_load_dataset with the
- * stored data options; --data may point at a moved copy) and must match the model: same
+ * The training data is rebuilt exactly as train built it (by the caller's loader, which
+ * reads the stored data options; --data may point at a moved copy) and must match the model: same
  * vocabularies and the same fingerprint of every rating and its split. Each rank then
  * holds its users' training and validation ratings, and the model rows of the same users,
  * so a user's ratings and row are on one rank. All functions are collective unless marked
@@ -15,23 +15,45 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "collab/cli/cli.h"
 #include "collab/use/infer.h"
 #include "collab/store/modelfile.h"
+
+/* The training run's data and split, as stored in the model file's settings (for
+ * messages and for picks seeded like the run). Strings point into the ModelFile or the
+ * caller's settings. */
+typedef struct UseTrainInfo {
+    const char *data; /* the training data's path, NULL for the embedded data */
+    double valid_pct;
+    int64_t seed;
+} UseTrainInfo;
+
+/* Rebuilds the training data of model file mf (data, when not NULL, replaces the stored
+ * path) into ds and fills info. Collective; returns the agreed status. The use layer does
+ * not know the command line's option tables, so the caller (cli/setup.c) supplies it. */
+typedef int (*UseLoadFn)(Dataset *ds, UseTrainInfo *info, const Ctx *ctx, const ModelFile *mf,
+                         const char *data, Status *st);
+
+/* What a command asks of usemodel_open. */
+typedef struct UseSettings {
+    const char *model_file; /* a model file (train --output) or a checkpoint; required */
+    const char *data;       /* where the training data is now, or NULL: the stored path */
+    int with_data;          /* 1: rebuild the training data (each rank its users) */
+    UseLoadFn load;         /* how to rebuild it (with_data) */
+} UseSettings;
 
 typedef struct UseModel {
     const Ctx *ctx;
     ModelFile mf;
-    Options train; /* the training run's data options, from the file's settings */
+    UseTrainInfo train; /* the training run's data and split (has_data) */
     int has_data;  /* ds holds the training data */
     Dataset ds;    /* this rank's shard of the training data (has_data) */
     Infer in;      /* the model, sharded */
 } UseModel;
 
-/* Opens o->model_file (usage error when absent), loads the training data when with_data,
- * and shards the model. Prints the error (rank 0) and returns its status (1 data, 2
- * usage) on every rank; u is freeable either way. */
-int usemodel_open(UseModel *u, const Ctx *ctx, const Options *o, int with_data);
+/* Opens s->model_file (usage error when absent), loads the training data when
+ * s->with_data, and shards the model. Prints the error (rank 0) and returns its status
+ * (1 data, 2 usage) on every rank; u is freeable either way. */
+int usemodel_open(UseModel *u, const Ctx *ctx, const UseSettings *s);
 void usemodel_free(UseModel *u);
 
 /* The user with vocabulary entry id, or 0 (#na#) when the model does not know it. Local. */

@@ -2,7 +2,7 @@
  * count-balanced user blocks) and items (blocks). */
 #include "config.h"
 
-#include "collab/dist/shard.h"
+#include "collab/data/shard.h"
 
 #include <stdlib.h>
 #include <string.h>

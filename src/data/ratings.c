@@ -8,6 +8,8 @@
  * of lines that did not become rows. */
 #include "config.h"
 
+#include "collab/data/ratings.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +17,7 @@
 #include <sys/stat.h>
 
 #include "collab/base/check.h"
-#include "collab/data/data.h"
+#include "collab/data/keys.h"
 #include "collab/base/log.h"
 #include "collab/data/reader.h"
 
@@ -363,4 +365,70 @@ int data_read(Ratings *r, const DataOptions *opt, Status *st)
     movies_free(&m);
     reader_free(&c);
     return st->code;
+}
+
+/* --------------------------------------------------------------------------- append */
+
+/* Interns every key of keys (n) into t; returns the index map (n). */
+static int32_t *keys_reintern(KeyTable *t, char *const *keys, size_t n)
+{
+    int32_t *map = xmalloc(n * sizeof *map);
+    for (size_t i = 0; i < n; i++)
+        map[i] = keytable_intern(t, keys[i], strlen(keys[i]));
+    return map;
+}
+
+/* Replaces *keys (*n entries) by the keys of t. */
+static void keys_replace(char ***keys, size_t *n, KeyTable *t)
+{
+    for (size_t i = 0; i < *n; i++)
+        free((*keys)[i]);
+    free(*keys);
+    *keys = keytable_release(t, n);
+}
+
+/* Extends dst's titles to n_new item keys with the titles src has for them. */
+static void titles_append(Ratings *dst, const Ratings *src, const int32_t *imap, size_t n_new)
+{
+    if (!dst->item_titles && !src->item_titles)
+        return;
+    char **t = xcalloc(n_new, sizeof *t);
+    for (size_t i = 0; dst->item_titles && i < dst->n_item_keys; i++)
+        t[i] = dst->item_titles[i];
+    for (size_t i = 0; src->item_titles && i < src->n_item_keys; i++)
+        if (!t[imap[i]] && src->item_titles[i])
+            t[imap[i]] = xstrdup(src->item_titles[i]);
+    free(dst->item_titles);
+    dst->item_titles = t;
+}
+
+void ratings_append(Ratings *dst, const Ratings *src)
+{
+    KeyTable users, items;
+    keytable_init(&users);
+    keytable_init(&items);
+    free(keys_reintern(&users, dst->user_keys, dst->n_user_keys));
+    free(keys_reintern(&items, dst->item_keys, dst->n_item_keys));
+    int32_t *umap = keys_reintern(&users, src->user_keys, src->n_user_keys);
+    int32_t *imap = keys_reintern(&items, src->item_keys, src->n_item_keys);
+    size_t n = dst->n + src->n;
+    dst->user = xrealloc(dst->user, n * sizeof *dst->user);
+    dst->item = xrealloc(dst->item, n * sizeof *dst->item);
+    dst->rating = xrealloc(dst->rating, n * sizeof *dst->rating);
+    if (dst->timestamp)
+        dst->timestamp = xrealloc(dst->timestamp, n * sizeof *dst->timestamp);
+    for (size_t i = 0; i < src->n; i++) {
+        dst->user[dst->n + i] = umap[src->user[i]];
+        dst->item[dst->n + i] = imap[src->item[i]];
+        dst->rating[dst->n + i] = src->rating[i];
+        if (dst->timestamp)
+            dst->timestamp[dst->n + i] = src->timestamp ? src->timestamp[i] : 0;
+    }
+    dst->n = n;
+    dst->n_skipped += src->n_skipped;
+    titles_append(dst, src, imap, items.n);
+    keys_replace(&dst->user_keys, &dst->n_user_keys, &users);
+    keys_replace(&dst->item_keys, &dst->n_item_keys, &items);
+    free(umap);
+    free(imap);
 }

@@ -1,0 +1,19 @@
+/* ctx.h - the communicator context: the communicator and this process's place in it,
+ * passed explicitly to every collective function (there is no global communicator). */
+#ifndef COLLAB_CTX_H
+#define COLLAB_CTX_H
+
+#include <mpi.h>
+
+/* Communicator and this process's place in it, passed explicitly everywhere. */
+typedef struct Ctx {
+    MPI_Comm comm; /* a duplicate of MPI_COMM_WORLD with MPI_ERRORS_RETURN */
+    int rank, size;
+} Ctx;
+
+/* Duplicates MPI_COMM_WORLD into ctx with errors returned, not fatal. Collective. */
+void ctx_init(Ctx *ctx);
+/* Frees the duplicate; safe on a context whose comm is MPI_COMM_NULL. Collective. */
+void ctx_free(Ctx *ctx);
+
+#endif

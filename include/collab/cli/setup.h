@@ -1,0 +1,53 @@
+/* setup.h - what the subcommands share between parsing and running: validation of the
+ * parsed options into typed configurations (each error names the option), loading the
+ * data, the resolved settings stored in output files, and opening a trained model. */
+#ifndef COLLAB_SETUP_H
+#define COLLAB_SETUP_H
+
+#include <stddef.h>
+
+#include "collab/base/ctx.h"
+#include "collab/base/status.h"
+#include "collab/cli/cli.h"
+#include "collab/data/dataset.h"
+#include "collab/model/schedule.h"
+#include "collab/store/checkpoint.h"
+#include "collab/train/train.h"
+#include "collab/use/usemodel.h"
+
+/* Validation, separate from parsing: each turns Options into a typed config or returns
+ * STATUS_USAGE naming the offending option. Local. */
+int cli_data_options(DataOptions *d, const Options *o, Status *st);
+int cli_train_config(TrainConfig *c, const Options *o, Status *st);
+int cli_suggest(LrSuggest *s, const Options *o, Status *st);
+
+/* Collective: every rank reads its part of the data named by o (or the embedded
+ * default): text (distribute.h), or a prepared file (prepared.h, found by its HDF5
+ * signature; the text-only options are then a usage error); the ranks split and encode
+ * it together and each ends with its shard. Returns the agreed status (the message is
+ * on every rank). */
+int cli_load_dataset(Dataset *ds, const Ctx *ctx, const Options *o, Status *st);
+
+/* Every option of cmd as resolved name/value text, for checkpoints (cli_settings_free). */
+CkptSetting *cli_settings(const Command *cmd, const Options *o, size_t *n);
+void cli_settings_free(CkptSetting *s, size_t n);
+
+/* Rank 0 prints "name: value" for every option of cmd as resolved. */
+void cli_print_settings(const Command *cmd, const Options *o, const Dataset *ds);
+
+/* Loads the dataset (cli_load_dataset) and checks it holds at least one training batch
+ * of cfg->bs; reports errors from rank 0. Returns the agreed status. Collective.
+ * (cmd_train.c) */
+int cmd_prepare(Dataset *ds, const Ctx *ctx, const Options *o, const TrainConfig *cfg);
+
+/* The memory estimate before the trainer allocates (memory.h): refuses, with a message
+ * from rank 0, tables that would not fit in cfg->max_memory or the node's available
+ * memory; ds is freed then. Returns the agreed status. Collective. */
+int cmd_check_memory(Dataset *ds, const Ctx *ctx, const TrainConfig *cfg, int lr_find);
+
+/* Opens the trained model of o->model_file for a model-using command (usemodel_open),
+ * rebuilding its training data from the stored settings when with_data (o->data may
+ * name a moved copy). Collective; returns the agreed status. */
+int cli_open_model(UseModel *u, const Ctx *ctx, const Options *o, int with_data);
+
+#endif
