@@ -10,6 +10,7 @@
 #include "collab/cli/commands.h"
 #include "collab/cli/setup.h"
 #include "collab/base/log.h"
+#include "collab/store/params.h"
 #include "collab/train/signals.h"
 
 static void print_curve(const double *lrs, const double *losses, size_t n, size_t mark)
@@ -77,7 +78,8 @@ int cmd_lr_find(const Ctx *ctx, Options *o)
         rc = STATUS_DATA;
     }
     char msg[1200];
-    if (o->dump_params && trainer_dump_params(&t, o->dump_params, msg, sizeof msg)) {
+    if (o->dump_params &&
+        params_dump(&t.model, &ds.layout, ctx, o->dump_params, msg, sizeof msg)) {
         log_error("--dump-params: %s", msg);
         rc = STATUS_DATA;
     }

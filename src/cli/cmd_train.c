@@ -14,6 +14,7 @@
 #include "collab/cli/commands.h"
 #include "collab/cli/setup.h"
 #include "collab/base/log.h"
+#include "collab/store/params.h"
 #include "collab/train/signals.h"
 
 /* Checkpoint cadence and where things go, validated from the options. */
@@ -80,7 +81,8 @@ static void run_content(CkptContent *c, CkptTable *tables, Trainer *t, const Tra
     memset(c, 0, sizeof *c);
     c->with_optimizer = with_optimizer;
     c->tables = tables;
-    c->n_tables = trainer_tables(t, tables, with_optimizer);
+    c->n_tables = params_tables(tables, &t->model, &t->opt, &ds->layout, run->ctx->rank,
+                                 with_optimizer);
     trainer_progress(t, epoch, batch, &c->progress);
     c->data = (CkptData){ds->n_train_total, ds->n_valid_total, ds->users.n, ds->items.n, 0};
     c->data.fingerprint = ckpt_fingerprint(ds->train_gidx, ds->train_user, ds->train_item,
@@ -103,7 +105,7 @@ static double file_mb(const char *path)
 
 static int run_checkpoint(TrainRun *run, Trainer *t, int epoch, size_t batch)
 {
-    CkptTable tables[TRAINER_MAX_TABLES];
+    CkptTable tables[PARAMS_MAX_TABLES];
     CkptContent c;
     Status st;
     char path[4096];
@@ -218,7 +220,7 @@ static int run_resume(TrainRun *run, Trainer *t)
     } else {
         snprintf(path, sizeof path, "%s", o->resume);
     }
-    CkptTable tables[TRAINER_MAX_TABLES];
+    CkptTable tables[PARAMS_MAX_TABLES];
     CkptContent c;
     Status st;
     status_clear(&st);
@@ -297,7 +299,7 @@ static int run_outputs(TrainRun *run, Trainer *t)
         return STATUS_DATA;
     }
     if (run->o->output) {
-        CkptTable tables[TRAINER_MAX_TABLES];
+        CkptTable tables[PARAMS_MAX_TABLES];
         CkptContent c;
         run_content(&c, tables, t, run, 0, t->cfg.epochs, 0);
         if (ckpt_write(run->o->output, run->ctx, &c, &st))
@@ -305,7 +307,7 @@ static int run_outputs(TrainRun *run, Trainer *t)
     }
     char msg[1200];
     if (!st.code && run->o->dump_params &&
-        trainer_dump_params(t, run->o->dump_params, msg, sizeof msg)) {
+        params_dump(&t->model, &run->ds->layout, run->ctx, run->o->dump_params, msg, sizeof msg)) {
         log_error("--dump-params: %s", msg);
         st.code = STATUS_DATA;
     }

@@ -15,6 +15,7 @@
 
 #include "collab/data/distribute.h"
 #include "collab/base/rng.h"
+#include "collab/store/params.h"
 #include "collab/train/train.h"
 #include "../test.h"
 
@@ -202,9 +203,9 @@ static void check_case(const Ctx *ctx, const Gen *g, const Case *c)
     char path0[64], path1[64], msg[256];
     snprintf(path0, sizeof path0, "mpi_blocks.%d.init.bin", ctx->size);
     snprintf(path1, sizeof path1, "mpi_blocks.%d.final.bin", ctx->size);
-    TEST_CHECK(trainer_dump_params(&t, path0, msg, sizeof msg) == 0);
+    TEST_CHECK(params_dump(&t.model, &ds.layout, ctx, path0, msg, sizeof msg) == 0);
     TEST_CHECK(trainer_fit(&t, NULL) == 0);
-    TEST_CHECK(trainer_dump_params(&t, path1, msg, sizeof msg) == 0);
+    TEST_CHECK(params_dump(&t.model, &ds.layout, ctx, path1, msg, sizeof msg) == 0);
     if (ctx->rank == 0) {
         const size_t nu = ds.users.n, ni = ds.items.n, k = c->k;
         const size_t n = nu * (k + 1) + ni * (k + 1);

@@ -121,6 +121,7 @@ void trainer_memory_need(MemNeed *need, const Dataset *ds, const TrainConfig *cf
 
 /* Sizes the model to the dataset's vocabularies and initialises it from cfg->seed. */
 void trainer_init(Trainer *t, const Ctx *ctx, const Dataset *ds, const TrainConfig *cfg);
+/* Frees everything trainer_init allocated (t no longer refers to ds after). Local. */
 void trainer_free(Trainer *t);
 
 /* Makes t->order (t->bo_* for the sparse optimizers) hold epoch e's local batch order.
@@ -179,12 +180,6 @@ int trainer_params_finite(const Trainer *t);
 void trainer_progress(const Trainer *t, int epoch, size_t batch, CkptProgress *p);
 /* Puts a checkpoint's progress back: position, step counts, smoothed loss. Local. */
 void trainer_resume(Trainer *t, const CkptProgress *p);
-/* The model tables (and, with_optimizer, the optimizer's tables: moments, Adagrad
- * accumulators, per-row decay products) in checkpoint form, with their global row ranges;
- * tables must hold TRAINER_MAX_TABLES entries. Returns the count. Local. */
-enum { TRAINER_MAX_TABLES = 16 };
-size_t trainer_tables(Trainer *t, CkptTable *tables, int with_optimizer);
-
 /* After a checkpoint read (rank 0 read the replicated tables of MODEL_NN): gives every
  * rank rank 0's dense head, its moments and the running statistics. No-op for the dot
  * models. Collective. */
@@ -197,11 +192,5 @@ void trainer_share_replicated(Trainer *t);
  * number recorded. */
 size_t trainer_lr_find(Trainer *t, double start, double end, int64_t num_it, int stop_div,
                        double *lrs, double *losses);
-
-/* Writes every parameter table (user_f, user_b, item_f, item_b in vocabulary order; for
- * MODEL_NN then the dense head and the BatchNorm running statistics) as
- * raw float32 to path, each rank its own rows (MPI-IO). Collective. Returns 0, or -1 on
- * every rank with msg (size msg_len) saying why. */
-int trainer_dump_params(const Trainer *t, const char *path, char *msg, size_t msg_len);
 
 #endif
