@@ -520,6 +520,16 @@ double trainer_validate(Trainer *t, double *mae)
     return nv > 0 ? exact_value(&sums[0]) / nv : NAN;
 }
 
+/* Records where the fit diverged (t->diverged), clears the progress bar and returns 1, so
+ * that fit stops there. Local (the loss it is given is the same on every rank). */
+static int trainer_diverged(Trainer *t, Progress *bar, int epoch, size_t batch, double lr,
+                            double loss)
+{
+    t->diverged = (TrainDiverged){1, epoch, batch, lr, loss};
+    progress_clear(bar);
+    return 1;
+}
+
 /* Training batches from t->start_batch to the end of the epoch; fills the row's training
  * fields. Returns nonzero when a hook stopped it. */
 static int trainer_epoch(Trainer *t, int epoch, EpochRow *row, Progress *bar, const FitHooks *h)

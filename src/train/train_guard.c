@@ -85,10 +85,3 @@ int trainer_params_finite(const Trainer *t)
     CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, t->ctx->comm));
     return ok;
 }
-
-int trainer_diverged(Trainer *t, Progress *bar, int epoch, size_t batch, double lr, double loss)
-{
-    t->diverged = (TrainDiverged){1, epoch, batch, lr, loss};
-    progress_clear(bar);
-    return 1;
-}

@@ -168,10 +168,6 @@ typedef struct FitHooks {
  * checkpoint of the broken parameters is written -- and 0 when every epoch ran. */
 int trainer_fit(Trainer *t, const FitHooks *hooks);
 
-/* Records where the fit diverged (t->diverged), clears the progress bar and returns 1, so
- * that fit stops there. Local (the loss it is given is the same on every rank). */
-int trainer_diverged(Trainer *t, Progress *bar, int epoch, size_t batch, double lr, double loss);
-
 /* 1 when every parameter of every rank is finite, else 0 (the same on every rank;
  * train_guard.c). */
 int trainer_params_finite(const Trainer *t);
