@@ -1,6 +1,8 @@
-/* train.c - the training step, the fit loop, validation and lr_find on a sharded
- * dataset. The step reads like the design: batch -> gather item rows -> forward ->
- * backward -> scatter item gradients -> update -> loss; the caller schedules and logs. */
+/* train.c - the trainer, in the order of the design: init and free; the shuffle (each
+ * epoch's batch order); the step (batch -> gather item rows -> forward -> backward ->
+ * scatter item gradients -> update -> loss); the fit (schedule -> step -> log, epoch
+ * after epoch, with the caller's checkpoint hooks); validation; and the progress a
+ * checkpoint keeps. Where the tables go in a file is store's (params.h). */
 #include "config.h"
 
 #include "collab/train/train.h"
@@ -14,9 +16,7 @@
 #include "collab/base/rng.h"
 #include "collab/train/signals.h"
 
-/* How far ahead the fused step prefetches scattered rows: ratings ahead (a user's ratings
- * are consecutive, so a few ratings is about as many users) and touched items ahead. */
-enum { FUSED_USERS_AHEAD = 6, FUSED_ITEMS_AHEAD = 6 };
+/* ---------------------------------------------------------------------- init and free */
 
 /* Per-batch buffers: what every step and validation use, and the per-rating item rows
  * and gradients only the dense (unfused) step moves. */
@@ -187,6 +187,8 @@ void trainer_free(Trainer *t)
     memset(t, 0, sizeof *t);
 }
 
+/* ---------------------------------------------------------------------------- shuffle */
+
 static int cmp_pos_row(const void *a, const void *b)
 {
     const int64_t x = ((const int64_t *)a)[0], y = ((const int64_t *)b)[0];
@@ -281,6 +283,8 @@ void trainer_shuffle(Trainer *t, int epoch)
     t->order_epoch = epoch;
 }
 
+/* ------------------------------------------------------------------------------- step */
+
 /* Loads n rating rows (rows[j] into the given arrays, or first + j) into the batch. */
 static void trainer_load(Trainer *t, const int32_t *user, const int32_t *item, const float *y,
                          const uint32_t *rows, size_t first, size_t n)
@@ -348,6 +352,10 @@ static int trainer_fixed_exponent(size_t bs)
         e++;
     return 32 + e;
 }
+
+/* How far ahead the fused step prefetches scattered rows: ratings ahead (a user's ratings
+ * are consecutive, so a few ratings is about as many users) and touched items ahead. */
+enum { FUSED_USERS_AHEAD = 6, FUSED_ITEMS_AHEAD = 6 };
 
 /* The sparse optimizers' step, fused: batch grouped by user -> gather each distinct item
  * once -> per user: forward, backward, and the user's update at once -> item gradients,
@@ -440,12 +448,11 @@ static double trainer_step_blocked(Trainer *t, size_t s)
     return count > 0 ? exact_value(&sums[0]) / count : 0.0;
 }
 
-double trainer_step(Trainer *t, size_t b, double lr, double mom)
+/* The dense optimizers' step (Adam, SGD) on batch b: load the batch -> gather its item
+ * rows -> forward -> backward -> scatter the item gradients to their owners (MODEL_NN:
+ * the whole batch through the replicated head instead) -> update every row -> loss. */
+static double trainer_step_dense(Trainer *t, size_t b, double lr, double mom)
 {
-    if (t->blocked)
-        return trainer_step_blocked(t, b);
-    if (t->fused)
-        return trainer_step_fused(t, b, lr, mom);
     const Dataset *ds = t->ds;
     const size_t first = t->batch_start[b], n = t->batch_start[b + 1] - first;
     Model *m = &t->model;
@@ -472,53 +479,21 @@ double trainer_step(Trainer *t, size_t b, double lr, double mom)
     return exact_value(&loss) / (double)t->cfg.bs;
 }
 
+double trainer_step(Trainer *t, size_t b, double lr, double mom)
+{
+    if (t->blocked)
+        return trainer_step_blocked(t, b);
+    if (t->fused)
+        return trainer_step_fused(t, b, lr, mom);
+    return trainer_step_dense(t, b, lr, mom);
+}
+
 void trainer_sync(Trainer *t)
 {
     optim_sync(&t->opt, t->model.params);
 }
 
-/* MODEL_NN's predictions for the n loaded ratings, whose item rows sr holds, in
- * evaluation mode (BatchNorm with its running statistics): each rating on its own, so
- * each rank does its own, in pieces of the workspace's rows. */
-static void trainer_predict_nn(Trainer *t, const SlotRows *sr, size_t n)
-{
-    Model *m = &t->model;
-    for (size_t j0 = 0, cnt; j0 < n; j0 += cnt) {
-        cnt = n - j0 < t->nnw.cap ? n - j0 : t->nnw.cap;
-        model_nn_inputs(t->nx, m, t->b_user + j0, t->b_slot + j0, sr->f, cnt);
-        nn_forward(t->gz, &t->nnw, m->dense, m->stats, t->nx, cnt, 0, &m->nn);
-        model_squash(t->pred + j0, t->gz, &m->spec, cnt);
-    }
-}
-
-double trainer_validate(Trainer *t, double *mae)
-{
-    const Dataset *ds = t->ds;
-    trainer_settle(t);
-    trainer_sync(t);
-    ExactSum sums[2] = {{0}, {0}};
-    for (size_t round = 0; round < t->valid_rounds; round++) {
-        trainer_agree(t, NULL, 0); /* a signal stops validation at a chunk boundary too */
-        if (t->flags[FLAG_STOP])
-            return NAN;
-        const size_t first = round * VALID_CHUNK;
-        size_t n = first < ds->n_valid ? ds->n_valid - first : 0;
-        n = n < VALID_CHUNK ? n : VALID_CHUNK;
-        trainer_load(t, ds->valid_user, ds->valid_item, ds->valid_rating, NULL, first, n);
-        SlotRows sr;
-        exchange_gather_slots(&t->x, &sr, t->b_slot, t->b_first, &t->model, t->b_item, n, 0);
-        if (t->model.dense)
-            trainer_predict_nn(t, &sr, n);
-        else
-            model_forward_slots(t->pred, &t->model, t->b_user, t->b_slot, sr.f, sr.b, n);
-        trainer_errors(t->pred, t->b_y, n, &sums[0], &sums[1]);
-    }
-    trainer_agree(t, sums, 2);
-    const double nv = (double)ds->n_valid_total;
-    if (mae)
-        *mae = nv > 0 ? exact_value(&sums[1]) / nv : NAN;
-    return nv > 0 ? exact_value(&sums[0]) / nv : NAN;
-}
+/* -------------------------------------------------------------------------------- fit */
 
 /* Records where the fit diverged (t->diverged), clears the progress bar and returns 1, so
  * that fit stops there. Local (the loss it is given is the same on every rank). */
@@ -605,6 +580,53 @@ int trainer_fit(Trainer *t, const FitHooks *h)
     return 0;
 }
 
+/* ------------------------------------------------------------------------- validation */
+
+/* MODEL_NN's predictions for the n loaded ratings, whose item rows sr holds, in
+ * evaluation mode (BatchNorm with its running statistics): each rating on its own, so
+ * each rank does its own, in pieces of the workspace's rows. */
+static void trainer_predict_nn(Trainer *t, const SlotRows *sr, size_t n)
+{
+    Model *m = &t->model;
+    for (size_t j0 = 0, cnt; j0 < n; j0 += cnt) {
+        cnt = n - j0 < t->nnw.cap ? n - j0 : t->nnw.cap;
+        model_nn_inputs(t->nx, m, t->b_user + j0, t->b_slot + j0, sr->f, cnt);
+        nn_forward(t->gz, &t->nnw, m->dense, m->stats, t->nx, cnt, 0, &m->nn);
+        model_squash(t->pred + j0, t->gz, &m->spec, cnt);
+    }
+}
+
+double trainer_validate(Trainer *t, double *mae)
+{
+    const Dataset *ds = t->ds;
+    trainer_settle(t);
+    trainer_sync(t);
+    ExactSum sums[2] = {{0}, {0}};
+    for (size_t round = 0; round < t->valid_rounds; round++) {
+        trainer_agree(t, NULL, 0); /* a signal stops validation at a chunk boundary too */
+        if (t->flags[FLAG_STOP])
+            return NAN;
+        const size_t first = round * VALID_CHUNK;
+        size_t n = first < ds->n_valid ? ds->n_valid - first : 0;
+        n = n < VALID_CHUNK ? n : VALID_CHUNK;
+        trainer_load(t, ds->valid_user, ds->valid_item, ds->valid_rating, NULL, first, n);
+        SlotRows sr;
+        exchange_gather_slots(&t->x, &sr, t->b_slot, t->b_first, &t->model, t->b_item, n, 0);
+        if (t->model.dense)
+            trainer_predict_nn(t, &sr, n);
+        else
+            model_forward_slots(t->pred, &t->model, t->b_user, t->b_slot, sr.f, sr.b, n);
+        trainer_errors(t->pred, t->b_y, n, &sums[0], &sums[1]);
+    }
+    trainer_agree(t, sums, 2);
+    const double nv = (double)ds->n_valid_total;
+    if (mae)
+        *mae = nv > 0 ? exact_value(&sums[1]) / nv : NAN;
+    return nv > 0 ? exact_value(&sums[0]) / nv : NAN;
+}
+
+/* ------------------------------------------------------------------- checkpoint state */
+
 void trainer_progress(const Trainer *t, int epoch, size_t batch, CkptProgress *p)
 {
     *p = (CkptProgress){.epoch = epoch,
@@ -641,4 +663,3 @@ void trainer_share_replicated(Trainer *t)
     if (m->nn.n_stats)
         CHECK_MPI(MPI_Bcast(m->stats, (int)m->nn.n_stats, MPI_FLOAT, 0, t->ctx->comm));
 }
-
