@@ -446,6 +446,44 @@ static void cli_print_usage(FILE *f)
                "Exit status: 0 ok, 1 data or runtime error, 2 usage error.\n");
 }
 
+const Command *cli_command(const char *name)
+{
+    for (const Command *c = CLI_COMMANDS; c->name; c++)
+        if (!strcmp(c->name, name))
+            return c;
+    return NULL;
+}
+
+/* Parses c's options from argv and runs it, or prints its --help. */
+static int cli_run(const Ctx *ctx, const Command *c, int argc, char **argv)
+{
+    Options o;
+    Status st;
+    status_clear(&st);
+    if (cli_parse(&o, c, argc, argv, &st)) {
+        log_error("%s", st.msg);
+        return st.code;
+    }
+    if (o.help) {
+        if (ctx->rank == 0)
+            cli_print_help(stdout, c);
+        return 0;
+    }
+    log_init(ctx->rank, o.quiet ? LOG_QUIET : o.verbose ? LOG_VERBOSE : LOG_NORMAL);
+    return c->run(ctx, &o);
+}
+
+/* The usage error of an unknown subcommand, listing the known ones. */
+static int cli_unknown(const char *name)
+{
+    char list[512] = "";
+    for (const Command *c = CLI_COMMANDS; c->name; c++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
+                 c == CLI_COMMANDS ? "" : ", ", c->name);
+    log_error("unknown command '%s' (commands: %s; see --help)", name, list);
+    return 2;
+}
+
 int cli_main(const Ctx *ctx, int argc, char **argv)
 {
     const char *name = argc > 1 ? argv[1] : NULL;
@@ -459,28 +497,6 @@ int cli_main(const Ctx *ctx, int argc, char **argv)
             printf("%s\n", PACKAGE_STRING);
         return 0;
     }
-    for (const Command *c = CLI_COMMANDS; c->name; c++) {
-        if (strcmp(c->name, name) != 0)
-            continue;
-        Options o;
-        Status st;
-        status_clear(&st);
-        if (cli_parse(&o, c, argc - 2, argv + 2, &st)) {
-            log_error("%s", st.msg);
-            return st.code;
-        }
-        if (o.help) {
-            if (ctx->rank == 0)
-                cli_print_help(stdout, c);
-            return 0;
-        }
-        log_init(ctx->rank, o.quiet ? LOG_QUIET : o.verbose ? LOG_VERBOSE : LOG_NORMAL);
-        return c->run(ctx, &o);
-    }
-    char list[512] = "";
-    for (const Command *c = CLI_COMMANDS; c->name; c++)
-        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
-                 c == CLI_COMMANDS ? "" : ", ", c->name);
-    log_error("unknown command '%s' (commands: %s; see --help)", name, list);
-    return 2;
+    const Command *c = cli_command(name);
+    return c ? cli_run(ctx, c, argc - 2, argv + 2) : cli_unknown(name);
 }

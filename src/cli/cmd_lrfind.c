@@ -32,21 +32,11 @@ int cmd_lr_find(const Ctx *ctx, Options *o)
         return st.code;
     }
     cfg.epochs = 1; /* only sizes the (unused) schedule */
-    signals_install();
     Dataset ds;
-    int rc = cmd_prepare(&ds, ctx, o, &cfg);
-    if (!rc)
-        rc = cmd_check_memory(&ds, ctx, &cfg, 1);
+    Trainer t;
+    int rc = cli_setup_trainer(&t, &ds, ctx, o, &cfg, "lr-find");
     if (rc)
         return rc;
-    cli_print_settings(&CLI_COMMANDS[1], o, &ds);
-    Trainer t;
-    trainer_init(&t, ctx, &ds, &cfg);
-    if (cfg.model.kind == MODEL_NN) {
-        char arch[256];
-        model_nn_describe(arch, sizeof arch, &t.cfg.model, ds.users.n, ds.items.n);
-        log_info("  %-18s %s\n", "nn", arch);
-    }
     double *lrs = xmalloc((size_t)o->num_it * sizeof(double));
     double *losses = xmalloc((size_t)o->num_it * sizeof(double));
     size_t n = trainer_lr_find(&t, o->start_lr, o->end_lr, o->num_it, !o->no_stop_div, lrs, losses);

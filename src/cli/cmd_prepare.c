@@ -3,20 +3,10 @@
  * Training reads the file with --data FILE (prepared.h, docs/FORMAT.md). */
 #include "config.h"
 
-#include <string.h>
-
 #include "collab/cli/commands.h"
 #include "collab/cli/setup.h"
 #include "collab/base/log.h"
 #include "collab/data/prepared.h"
-
-static const Command *prepare_command(void)
-{
-    const Command *c = CLI_COMMANDS;
-    while (c->name && strcmp(c->name, "prepare") != 0)
-        c++;
-    return c;
-}
 
 /* Options -> DataOptions, or a usage error naming what is missing. Local. */
 static int prepare_config(DataOptions *d, Options *o, Status *st)
@@ -60,7 +50,7 @@ int cmd_prepare_data(const Ctx *ctx, Options *o)
                   d.path);
         return STATUS_USAGE;
     }
-    cli_print_settings(prepare_command(), o, NULL);
+    cli_print_settings(cli_command("prepare"), o, NULL);
     PrepSummary sum;
     if (prep_write(&sum, o->output, &d, ctx->comm, &st)) {
         log_error("%s", st.msg);

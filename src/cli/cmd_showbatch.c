@@ -30,7 +30,7 @@ int cmd_show_batch(const Ctx *ctx, Options *o)
     }
     TrainConfig cfg = {.bs = (size_t)o->bs};
     Dataset ds;
-    int rc = cmd_prepare(&ds, ctx, o, &cfg);
+    int rc = cli_load_training_data(&ds, ctx, o, &cfg);
     if (rc)
         return rc;
     if (o->info) {

@@ -158,14 +158,6 @@ static void print_summary(const SynthSummary *sum, const SynthConfig *c, const c
     }
 }
 
-static const Command *synth_command(void)
-{
-    const Command *c = CLI_COMMANDS;
-    while (c->name && strcmp(c->name, "synth") != 0)
-        c++;
-    return c;
-}
-
 /* Collective: the folder, the model and ratings.csv, then rank 0's files; the agreed
  * status. */
 static int synth_run(SynthSummary *sum, const SynthConfig *cfg, const Ctx *ctx, const char *dir,
@@ -203,7 +195,7 @@ int cmd_synth(const Ctx *ctx, Options *o)
     }
     o->synth_users = cfg.n_users; /* print the resolved values */
     o->synth_items = cfg.n_items;
-    cli_print_settings(synth_command(), o, NULL);
+    cli_print_settings(cli_command("synth"), o, NULL);
     SynthSummary sum;
     if (synth_run(&sum, &cfg, ctx, o->synth_output, MPI_Wtime(), &st))
         log_error("%s", st.msg);

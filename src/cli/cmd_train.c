@@ -344,25 +344,6 @@ static void print_summary(const TrainRun *run, Trainer *t, double t0)
     free(all);
 }
 
-/* Loads the dataset and checks it can feed at least one batch; errors are reported. */
-int cmd_prepare(Dataset *ds, const Ctx *ctx, const Options *o, const TrainConfig *cfg)
-{
-    Status st;
-    status_clear(&st);
-    if (cli_load_dataset(ds, ctx, o, &st)) {
-        log_error("%s", st.msg);
-        return st.code;
-    }
-    if (ds->n_train_total < cfg->bs) {
-        log_error("the training set has %zu ratings, fewer than one batch (--bs %zu): use a "
-                  "smaller --bs or more data",
-                  ds->n_train_total, cfg->bs);
-        dataset_free(ds);
-        return STATUS_DATA;
-    }
-    return STATUS_OK;
-}
-
 /* The message of a diverged run: where, what is kept, what to do. Returns STATUS_DATA. */
 static int report_diverged(const TrainRun *run, const Trainer *t)
 {
@@ -384,19 +365,6 @@ static int report_diverged(const TrainRun *run, const Trainer *t)
                   "e.g. --lr %g)",
                   (long long)t->iter, kept, run->o->lr, run->o->lr / 10);
     return STATUS_DATA;
-}
-
-int cmd_check_memory(Dataset *ds, const Ctx *ctx, const TrainConfig *cfg, int lr_find)
-{
-    MemNeed need;
-    Status st;
-    status_clear(&st);
-    trainer_memory_need(&need, ds, cfg, ctx->rank, lr_find);
-    if (memory_check(&need, cfg->max_memory, ctx, &st)) {
-        log_error("%s", st.msg);
-        dataset_free(ds);
-    }
-    return st.code;
 }
 
 /* Fits and reports; returns the exit status. */
@@ -448,23 +416,13 @@ int cmd_train(const Ctx *ctx, Options *o)
                   cfg.blocks, ctx->size, ctx->size, ctx->size);
         return STATUS_USAGE;
     }
-    signals_install();
     Dataset ds;
-    int rc = cmd_prepare(&ds, ctx, o, &cfg);
-    if (!rc)
-        rc = cmd_check_memory(&ds, ctx, &cfg, 0);
+    Trainer t;
+    int rc = cli_setup_trainer(&t, &ds, ctx, o, &cfg, "train");
     if (rc)
         return rc;
     run.ds = &ds;
-    run.settings = cli_settings(&CLI_COMMANDS[0], o, &run.n_settings);
-    cli_print_settings(&CLI_COMMANDS[0], o, &ds);
-    Trainer t;
-    trainer_init(&t, ctx, &ds, &cfg);
-    if (cfg.model.kind == MODEL_NN) {
-        char arch[256];
-        model_nn_describe(arch, sizeof arch, &t.cfg.model, ds.users.n, ds.items.n);
-        log_info("  %-18s %s\n", "nn", arch);
-    }
+    run.settings = cli_settings(cli_command("train"), o, &run.n_settings);
     rc = o->resume ? run_resume(&run, &t) : STATUS_OK;
     if (!rc)
         rc = run_open_metrics(&run, t.start_epoch);

@@ -1,5 +1,6 @@
-/* setup.c - validation of parsed options into typed configs, and loading the data a
- * subcommand needs (every rank reads its own part of the files: dataset_load). */
+/* setup.c - validation of parsed options into typed configs, loading the data a
+ * subcommand needs (every rank reads its own part of the files: dataset_load), the
+ * prologue train and lr-find share, and opening a trained model. */
 #include "config.h"
 
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include "collab/cli/setup.h"
 #include "collab/base/log.h"
 #include "collab/data/prepared.h"
+#include "collab/train/signals.h"
 
 /* Parses "LO,HI" with LO < HI; usage error naming the option otherwise. */
 static int parse_range(double *lo, double *hi, const char *text, const char *opt, Status *st)
@@ -393,6 +395,65 @@ void cli_print_settings(const Command *cmd, const Options *o, const Dataset *ds)
         printf("  %-18s train %zu, valid %zu, users %zu, items %zu (with #na#)\n", "rows",
                ds->n_train_total, ds->n_valid_total, ds->users.n, ds->items.n);
     fflush(stdout);
+}
+
+/* ------------------------------------------------------------------ training prologue */
+
+int cli_load_training_data(Dataset *ds, const Ctx *ctx, const Options *o, const TrainConfig *cfg)
+{
+    Status st;
+    status_clear(&st);
+    if (cli_load_dataset(ds, ctx, o, &st)) {
+        log_error("%s", st.msg);
+        return st.code;
+    }
+    if (ds->n_train_total < cfg->bs) {
+        log_error("the training set has %zu ratings, fewer than one batch (--bs %zu): use a "
+                  "smaller --bs or more data",
+                  ds->n_train_total, cfg->bs);
+        dataset_free(ds);
+        return STATUS_DATA;
+    }
+    return STATUS_OK;
+}
+
+/* The memory estimate before the trainer allocates (memory.h): refuses, with a message
+ * from rank 0, tables that would not fit in cfg->max_memory or the node's available
+ * memory (lr_find: with the sweep's copies); ds is freed then. Returns the agreed
+ * status. Collective. */
+static int check_memory(Dataset *ds, const Ctx *ctx, const TrainConfig *cfg, int lr_find)
+{
+    MemNeed need;
+    Status st;
+    status_clear(&st);
+    trainer_memory_need(&need, ds, cfg, ctx->rank, lr_find);
+    if (memory_check(&need, cfg->max_memory, ctx, &st)) {
+        log_error("%s", st.msg);
+        dataset_free(ds);
+    }
+    return st.code;
+}
+
+int cli_setup_trainer(Trainer *t, Dataset *ds, const Ctx *ctx, const Options *o,
+                      const TrainConfig *cfg, const char *command)
+{
+    const Command *cmd = cli_command(command);
+    if (!cmd)
+        check_fail(__FILE__, __LINE__, "no subcommand '%s'", command);
+    signals_install();
+    int rc = cli_load_training_data(ds, ctx, o, cfg);
+    if (!rc)
+        rc = check_memory(ds, ctx, cfg, !strcmp(command, "lr-find"));
+    if (rc)
+        return rc;
+    cli_print_settings(cmd, o, ds);
+    trainer_init(t, ctx, ds, cfg);
+    if (cfg->model.kind == MODEL_NN) {
+        char arch[256];
+        model_nn_describe(arch, sizeof arch, &t->cfg.model, ds->users.n, ds->items.n);
+        log_info("  %-18s %s\n", "nn", arch);
+    }
+    return STATUS_OK;
 }
 
 /* ------------------------------------------------------------------ trained models */

@@ -99,6 +99,9 @@ void cli_print_help(FILE *f, const Command *cmd);
 /* The table of subcommands, NULL-name terminated. */
 extern const Command CLI_COMMANDS[];
 
+/* The subcommand called name in CLI_COMMANDS, or NULL when there is none. Local. */
+const Command *cli_command(const char *name);
+
 /* Runs the program: dispatches argv[1] to a subcommand. Returns the exit status, the
  * same on every rank. Collective. */
 int cli_main(const Ctx *ctx, int argc, char **argv);

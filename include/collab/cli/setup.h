@@ -36,14 +36,20 @@ void cli_settings_free(CkptSetting *s, size_t n);
 void cli_print_settings(const Command *cmd, const Options *o, const Dataset *ds);
 
 /* Loads the dataset (cli_load_dataset) and checks it holds at least one training batch
- * of cfg->bs; reports errors from rank 0. Returns the agreed status. Collective.
- * (cmd_train.c) */
-int cmd_prepare(Dataset *ds, const Ctx *ctx, const Options *o, const TrainConfig *cfg);
+ * of cfg->bs; reports errors from rank 0 (ds is then freed). Returns the agreed status.
+ * Collective. */
+int cli_load_training_data(Dataset *ds, const Ctx *ctx, const Options *o, const TrainConfig *cfg);
 
-/* The memory estimate before the trainer allocates (memory.h): refuses, with a message
- * from rank 0, tables that would not fit in cfg->max_memory or the node's available
- * memory; ds is freed then. Returns the agreed status. Collective. */
-int cmd_check_memory(Dataset *ds, const Ctx *ctx, const TrainConfig *cfg, int lr_find);
+/* The prologue of the subcommands that train, `command` ("train" or "lr-find", its name
+ * in CLI_COMMANDS), once their options are validated into cfg: installs the signal
+ * handlers, loads the data (cli_load_training_data), refuses tables that would not fit
+ * before anything is allocated (memory.h; lr-find counts the copies its sweep keeps),
+ * prints command's resolved settings (rank 0) and initialises t from cfg, printing
+ * MODEL_NN's architecture. On success the caller owns t and ds (trainer_free, then
+ * dataset_free); on failure the error is reported and nothing is left to free. Returns
+ * the agreed status. Collective. */
+int cli_setup_trainer(Trainer *t, Dataset *ds, const Ctx *ctx, const Options *o,
+                      const TrainConfig *cfg, const char *command);
 
 /* Opens the trained model of o->model_file for a model-using command (usemodel_open),
  * rebuilding its training data from the stored settings when with_data (o->data may
