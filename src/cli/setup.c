@@ -14,6 +14,7 @@
 #include "collab/data/distribute.h"
 #include "collab/cli/setup.h"
 #include "collab/base/log.h"
+#include "collab/base/size.h"
 #include "collab/data/prepared.h"
 #include "collab/train/signals.h"
 
@@ -256,7 +257,7 @@ int cli_train_config(TrainConfig *c, const Options *o, Status *st)
     c->bs = (size_t)o->bs;
     c->seed = (uint64_t)o->seed;
     c->verbose = o->verbose;
-    if (o->max_memory && memory_parse_size(o->max_memory, &c->max_memory))
+    if (o->max_memory && size_parse(o->max_memory, &c->max_memory))
         return status_set(st, STATUS_USAGE, "option --max-memory: '%s' is not a size such as "
                           "512M, 4G or 1073741824", o->max_memory);
     return STATUS_OK;

@@ -4,32 +4,11 @@
 
 #include "collab/train/memory.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "collab/base/check.h"
-
-int memory_parse_size(const char *s, uint64_t *out)
-{
-    char *end = NULL;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || !isdigit((unsigned char)s[0]))
-        return -1;
-    static const char units[] = "KMGT"; /* powers of 1024 */
-    const char *u = *end ? strchr(units, toupper((unsigned char)*end)) : NULL;
-    const int shift = u ? 10 * (int)(u - units + 1) : 0;
-    end += shift ? 1 : 0;
-    if (toupper((unsigned char)*end) == 'B')
-        end++;
-    if (*end || v == 0 || (shift && v > (UINT64_MAX >> shift)))
-        return -1;
-    *out = (uint64_t)v << shift;
-    return 0;
-}
+#include "collab/base/size.h"
 
 /* The first number in file path (a cgroup file), or 0 when absent or "max". */
 static uint64_t read_number(const char *path)
@@ -71,7 +50,7 @@ uint64_t memory_available(void)
     /* Test hook: COLLAB_TEST_MEMAVAILABLE=SIZE stands for what the kernel reports. */
     const char *test = getenv("COLLAB_TEST_MEMAVAILABLE");
     uint64_t avail = 0;
-    if (test && !memory_parse_size(test, &avail))
+    if (test && !size_parse(test, &avail))
         return avail;
     avail = meminfo_available();
     uint64_t cg[2] = {cgroup_left("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
@@ -81,24 +60,6 @@ uint64_t memory_available(void)
         if (cg[i] && (avail == 0 || cg[i] < avail))
             avail = cg[i];
     return avail;
-}
-
-/* A size for a message, by value: "512 KiB", "12.5 MiB" or "3.21 GiB". */
-typedef struct SizeText {
-    char s[32];
-} SizeText;
-
-static SizeText size_text(uint64_t bytes)
-{
-    SizeText t;
-    const double kib = (double)bytes / 1024.0;
-    if (kib < 1024.0)
-        snprintf(t.s, sizeof t.s, "%.0f KiB", kib);
-    else if (kib < 1024.0 * 1024.0)
-        snprintf(t.s, sizeof t.s, "%.1f MiB", kib / 1024.0);
-    else
-        snprintf(t.s, sizeof t.s, "%.2f GiB", kib / (1024.0 * 1024.0));
-    return t;
 }
 
 /* The node's total need and availability: ranks sharing memory are summed. */

@@ -22,10 +22,6 @@ typedef struct MemNeed {
     uint64_t buffers;   /* batch order, workspace, exchange indices, lr-find copies */
 } MemNeed;
 
-/* Parses a size: a whole number of bytes with an optional K, M, G or T suffix (powers
- * of 1024, case-insensitive, optional trailing B). Returns 0, or -1 when not a size. */
-int memory_parse_size(const char *s, uint64_t *out);
-
 /* Bytes this node can still give (MemAvailable from /proc/meminfo, capped by the cgroup
  * v2 or v1 limit minus usage), or 0 when unknown. Local. */
 uint64_t memory_available(void);
