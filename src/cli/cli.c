@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collab/base/hooks.h"
 #include "collab/base/log.h"
 #include "collab/cli/commands.h"
 
@@ -470,6 +471,11 @@ static int cli_run(const Ctx *ctx, const Command *c, int argc, char **argv)
         return 0;
     }
     log_init(ctx->rank, o.quiet ? LOG_QUIET : o.verbose ? LOG_VERBOSE : LOG_NORMAL);
+    hooks_check(&st); /* a malformed test hook stops every rank before the command runs */
+    if (status_agree(&st, ctx->comm)) {
+        log_error("%s", st.msg);
+        return st.code;
+    }
     return c->run(ctx, &o);
 }
 

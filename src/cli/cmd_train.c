@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "collab/base/check.h"
+#include "collab/base/hooks.h"
 #include "collab/cli/commands.h"
 #include "collab/cli/setup.h"
 #include "collab/base/log.h"
@@ -399,11 +400,12 @@ static int run_fit(TrainRun *run, Trainer *t)
 int cmd_train(const Ctx *ctx, Options *o)
 {
     TrainConfig cfg;
-    const char *at = getenv("COLLAB_TEST_SIGNAL_AT"); /* read once, not per batch */
-    const char *nan_at = getenv("COLLAB_TEST_NAN_AT"), *kill_at = getenv("COLLAB_TEST_KILL_AT");
-    TrainRun run = {.ctx = ctx, .o = o, .signal_at = at ? strtoll(at, NULL, 10) : -1,
-                    .nan_at = nan_at ? strtoll(nan_at, NULL, 10) : -1,
-                    .kill_at = kill_at ? strtoll(kill_at, NULL, 10) : -1};
+    /* The test hooks are read once, not per batch. */
+    TrainRun run = {.ctx = ctx,
+                    .o = o,
+                    .signal_at = hooks_signal_at(),
+                    .nan_at = hooks_nan_at(),
+                    .kill_at = hooks_kill_at()};
     Status st;
     status_clear(&st);
     if (cli_train_config(&cfg, o, &st) || parse_policy(&run.policy, o, &st)) {

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "collab/base/check.h"
+#include "collab/base/hooks.h"
 #include "collab/data/dataset.h"
 #include "collab/data/keys.h"
 #include "collab/base/log.h"
@@ -320,9 +321,9 @@ fail:
  * a test can kill the job while a checkpoint is half written. */
 static void test_slow_write(void)
 {
-    const char *s = getenv("COLLAB_TEST_SLOW_CHECKPOINT");
-    if (s && atoi(s) > 0)
-        sleep((unsigned)atoi(s));
+    const unsigned s = hooks_slow_checkpoint();
+    if (s > 0)
+        sleep(s);
 }
 
 /* A write can fail on some ranks only (the one whose data hit the full disk): the ranks

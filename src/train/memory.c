@@ -5,9 +5,9 @@
 #include "collab/train/memory.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "collab/base/check.h"
+#include "collab/base/hooks.h"
 #include "collab/base/size.h"
 
 /* The first number in file path (a cgroup file), or 0 when absent or "max". */
@@ -48,9 +48,8 @@ static uint64_t cgroup_left(const char *limit_path, const char *usage_path)
 uint64_t memory_available(void)
 {
     /* Test hook: COLLAB_TEST_MEMAVAILABLE=SIZE stands for what the kernel reports. */
-    const char *test = getenv("COLLAB_TEST_MEMAVAILABLE");
-    uint64_t avail = 0;
-    if (test && !size_parse(test, &avail))
+    uint64_t avail = hooks_mem_available();
+    if (avail)
         return avail;
     avail = meminfo_available();
     uint64_t cg[2] = {cgroup_left("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
