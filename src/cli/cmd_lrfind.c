@@ -68,8 +68,7 @@ int cmd_lr_find(const Ctx *ctx, Options *o)
         rc = STATUS_DATA;
     }
     char msg[1200];
-    if (o->dump_params &&
-        params_dump(&t.model, &ds.layout, ctx, o->dump_params, msg, sizeof msg)) {
+    if (o->dump_params && params_dump(&t.model, &ds.layout, ctx, o->dump_params, msg, sizeof msg)) {
         log_error("--dump-params: %s", msg);
         rc = STATUS_DATA;
     }

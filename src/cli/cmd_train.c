@@ -82,8 +82,8 @@ static void run_content(CkptContent *c, CkptTable *tables, Trainer *t, const Tra
     memset(c, 0, sizeof *c);
     c->with_optimizer = with_optimizer;
     c->tables = tables;
-    c->n_tables = params_tables(tables, &t->model, &t->opt, &ds->layout, run->ctx->rank,
-                                 with_optimizer);
+    c->n_tables =
+        params_tables(tables, &t->model, &t->opt, &ds->layout, run->ctx->rank, with_optimizer);
     trainer_progress(t, epoch, batch, &c->progress);
     c->data = (CkptData){ds->n_train_total, ds->n_valid_total, ds->users.n, ds->items.n, 0};
     c->data.fingerprint = ckpt_fingerprint(ds->train_gidx, ds->train_user, ds->train_item,
