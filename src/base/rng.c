@@ -1,4 +1,5 @@
-/* rng.c - counter-based random numbers (SplitMix64 mixing) and Feistel permutations.
+/* rng.c - counter-based random numbers (SplitMix64 mixing), Feistel permutations and the
+ * byte-string hash.
  *
  * Nothing here has state that advances: a draw is a hash of its key. That is what lets
  * a value depend only on global ids (row, rating, epoch) and not on the rank layout. */
@@ -7,6 +8,7 @@
 #include "collab/base/rng.h"
 
 #include <math.h>
+#include <string.h>
 
 /* SplitMix64's finaliser: a bijective 64-bit mixer with good avalanche. */
 static uint64_t rng_mix(uint64_t z)
@@ -23,6 +25,23 @@ uint64_t rng_hash(uint64_t seed, uint64_t stream, uint64_t a, uint64_t b)
     h = rng_mix(h ^ (stream + 0x632be59bd9b4e019ULL));
     h = rng_mix(h ^ (a + 0x8cb92ba72f3d8dd7ULL));
     return rng_mix(h ^ (b + 0xd1b54a32d192ed03ULL));
+}
+
+uint64_t rng_hash_bytes(const char *s, size_t len)
+{
+    /* 8 bytes at a time with a multiply-xorshift mix, then SplitMix64's finaliser. */
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ (uint64_t)len, w;
+    for (; len >= 8; s += 8, len -= 8) {
+        memcpy(&w, s, 8);
+        h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+        h ^= h >> 29;
+    }
+    w = 0;
+    memcpy(&w, s, len);
+    h = (h ^ w) * 0x94d049bb133111ebULL;
+    h ^= h >> 31;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    return h ^ (h >> 32);
 }
 
 double rng_unit(uint64_t h)

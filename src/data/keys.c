@@ -8,25 +8,9 @@
 #include <string.h>
 
 #include "collab/base/check.h"
+#include "collab/base/rng.h"
 
 /* ----------------------------------------------------------------------------- keys */
-
-uint64_t data_hash(const char *s, size_t len)
-{
-    /* 8 bytes at a time with a multiply-xorshift mix, then SplitMix64's finaliser. */
-    uint64_t h = 0x9e3779b97f4a7c15ULL ^ (uint64_t)len, w;
-    for (; len >= 8; s += 8, len -= 8) {
-        memcpy(&w, s, 8);
-        h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
-        h ^= h >> 29;
-    }
-    w = 0;
-    memcpy(&w, s, len);
-    h = (h ^ w) * 0x94d049bb133111ebULL;
-    h ^= h >> 31;
-    h *= 0xbf58476d1ce4e5b9ULL;
-    return h ^ (h >> 32);
-}
 
 void keytable_init(KeyTable *t)
 {
@@ -73,7 +57,7 @@ static void keytable_grow_index(KeyTable *t)
     t->hcap = t->hcap ? 2 * t->hcap : 64;
     t->slots = xcalloc(t->hcap, sizeof *t->slots);
     for (size_t i = 0; i < t->n; i++) {
-        uint64_t h = data_hash(t->keys[i], t->lens[i]);
+        uint64_t h = rng_hash_bytes(t->keys[i], t->lens[i]);
         keytable_put(t, keytable_probe(t, t->keys[i], t->lens[i], h), i, h);
     }
 }
@@ -82,7 +66,7 @@ int32_t keytable_find(const KeyTable *t, const char *s, size_t len)
 {
     if (t->n == 0)
         return -1;
-    const KeySlot *slot = &t->slots[keytable_probe(t, s, len, data_hash(s, len))];
+    const KeySlot *slot = &t->slots[keytable_probe(t, s, len, rng_hash_bytes(s, len))];
     return (int32_t)slot->index1 - 1;
 }
 
@@ -90,7 +74,7 @@ int32_t keytable_intern(KeyTable *t, const char *s, size_t len)
 {
     if (2 * (t->n + 1) > t->hcap)
         keytable_grow_index(t);
-    uint64_t h = data_hash(s, len);
+    uint64_t h = rng_hash_bytes(s, len);
     size_t pos = keytable_probe(t, s, len, h);
     if (t->slots[pos].index1)
         return (int32_t)t->slots[pos].index1 - 1;

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "collab/base/check.h"
+#include "collab/base/rng.h"
 #include "collab/data/reader.h"
 
 /* ---------------------------------------------------------------------- counts */
@@ -84,7 +85,7 @@ static void count_add(int *c, size_t k)
 /* The rank whose bucket holds a key. */
 static int key_bucket(const char *s, size_t len, int p)
 {
-    return (int)((data_hash(s, len) >> 32) % (uint64_t)p);
+    return (int)((rng_hash_bytes(s, len) >> 32) % (uint64_t)p);
 }
 
 /* Collective: every local key (NUL-terminated) to its bucket's rank; returns the bytes

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "collab/base/check.h"
+#include "collab/base/rng.h"
 #include "collab/data/keys.h"
 
 /* ---------------------------------------------------------------------------- vocab */
@@ -51,7 +52,7 @@ void vocab_index(Vocab *v)
         v->hcap *= 2;
     v->hslot = xcalloc(v->hcap, sizeof *v->hslot);
     for (size_t i = 1; i < v->n; i++) {
-        size_t pos = (size_t)data_hash(v->names[i], strlen(v->names[i])) & (v->hcap - 1);
+        size_t pos = (size_t)rng_hash_bytes(v->names[i], strlen(v->names[i])) & (v->hcap - 1);
         while (v->hslot[pos])
             pos = (pos + 1) & (v->hcap - 1);
         v->hslot[pos] = (int32_t)(i + 1);
@@ -136,7 +137,7 @@ int32_t vocab_find(const Vocab *v, const char *s)
 {
     if (!v->hslot)
         return 0;
-    size_t pos = (size_t)data_hash(s, strlen(s)) & (v->hcap - 1);
+    size_t pos = (size_t)rng_hash_bytes(s, strlen(s)) & (v->hcap - 1);
     for (; v->hslot[pos]; pos = (pos + 1) & (v->hcap - 1))
         if (strcmp(v->names[v->hslot[pos] - 1], s) == 0)
             return v->hslot[pos] - 1;

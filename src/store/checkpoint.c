@@ -80,7 +80,7 @@ uint64_t ckpt_strings_checksum(char *const *s, size_t n)
     uint64_t sum = 0;
     for (size_t i = 0; i < n; i++) {
         const char *t = s && s[i] ? s[i] : "";
-        sum += rng_hash(0x5c4e, i, data_hash(t, strlen(t)), 0);
+        sum += rng_hash(0x5c4e, i, rng_hash_bytes(t, strlen(t)), 0);
     }
     return sum;
 }

@@ -87,6 +87,14 @@ int main(void)
     TEST_CHECK(rng_hash(1, 2, 3, 4) == rng_hash(1, 2, 3, 4));
     TEST_CHECK(rng_hash(1, 2, 3, 4) != rng_hash(1, 2, 3, 5));
     TEST_CHECK(rng_hash(1, 2, 3, 4) != rng_hash(2, 2, 3, 4));
+    /* rng_hash_bytes is part of the file format (the strings checksum): pinned values. */
+    static const char *const keys[] = {"", "abc", "12345678", "Toy Story (1995)",
+                                       "a key longer than sixteen bytes, with UTF-8: caf\xc3\xa9"};
+    static const uint64_t want[] = {0x7548cdc0a72d003bULL, 0x8643baf270abfbf7ULL,
+                                    0xdd6cd220880f4343ULL, 0x224c391e9678e064ULL,
+                                    0xac3790defb550497ULL};
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+        TEST_CHECK(rng_hash_bytes(keys[i], strlen(keys[i])) == want[i]);
     Perm a, b;
     perm_init(&a, 1000, 1, RNG_STREAM_SPLIT, 0);
     perm_init(&b, 1000, 2, RNG_STREAM_SPLIT, 0);

@@ -1,4 +1,4 @@
-/* rng.h - counter-based random numbers and permutations.
+/* rng.h - counter-based random numbers, permutations and a byte-string hash.
  *
  * Every random draw is a pure function of (seed, stream, counters): there is no state
  * to advance, so a value depends only on the global ids it is keyed by (row id, rating
@@ -20,6 +20,10 @@ enum {
 
 /* A 64-bit hash of (seed, stream, a, b): SplitMix64 finaliser over a mixed key. */
 uint64_t rng_hash(uint64_t seed, uint64_t stream, uint64_t a, uint64_t b);
+/* A 64-bit hash of the len bytes at s (not cryptographic; fast on short keys): key
+ * interning, key routing and the strings checksum of collab-mpi files, so its values are
+ * part of the file format and must not change. */
+uint64_t rng_hash_bytes(const char *s, size_t len);
 /* Uniform double in [0, 1) from the top 53 bits of h. */
 double rng_unit(uint64_t h);
 /* Standard normal from (seed, stream, a, b) by Box-Muller on two derived uniforms. */

@@ -11,7 +11,7 @@
 typedef struct KeySlot {
     uint64_t head;     /* first min(8, len) bytes of the key, zero-padded */
     uint32_t index1;   /* key index + 1; 0 = empty */
-    uint32_t hash;     /* high 32 bits of data_hash */
+    uint32_t hash;     /* high 32 bits of rng_hash_bytes */
 } KeySlot;
 
 /* Distinct strings in first-appearance order with an open-addressing hash index, so
@@ -25,8 +25,6 @@ typedef struct KeyTable {
     KeySlot *slots;    /* (hcap) linear probing, load at most 1/2 */
 } KeyTable;
 
-/* A 64-bit hash of the len bytes at s (not cryptographic; fast on short keys). */
-uint64_t data_hash(const char *s, size_t len);
 /* Sets t to an empty table. */
 void keytable_init(KeyTable *t);
 /* Index of the len bytes at s, adding a copy when new. s must not contain NUL bytes. */
