@@ -12,7 +12,7 @@
 #include "collab/cli/commands.h"
 #include "collab/cli/setup.h"
 #include "collab/base/check.h"
-#include "collab/store/checkpoint.h"
+#include "collab/base/h5.h"
 #include "collab/store/h5out.h"
 #include "collab/base/log.h"
 #include "collab/use/pca.h"
@@ -335,9 +335,9 @@ static int write_pca_h5(const char *path, const UseModel *u, const Pca *p, const
         !h5out_rows(&out, "variance", H5OUT_F64, p->variance, r0 ? c : 0, 0, c, 0, ctx, st) &&
         !h5out_rows(&out, "variance_ratio", H5OUT_F64, ratio, r0 ? c : 0, 0, c, 0, ctx, st) &&
         !h5out_rows(&out, "mean", H5OUT_F64, p->mean, r0 ? k : 0, 0, k, 0, ctx, st) &&
-        !ckpt_write_strings(out.file, "names", names, n, ctx, out.tmp, st) &&
+        !h5_write_strings(out.file, "names", names, n, ctx->comm, out.tmp, st) &&
         !status_agree(st, ctx->comm))
-        ckpt_write_strings(out.file, "titles", titles, n, ctx, out.tmp, st);
+        h5_write_strings(out.file, "titles", titles, n, ctx->comm, out.tmp, st);
     h5out_close(&out, ctx, st);
     free(names), free(titles), free(ratio);
     return st->code;

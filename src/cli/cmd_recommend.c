@@ -14,7 +14,7 @@
 #include "collab/cli/commands.h"
 #include "collab/cli/setup.h"
 #include "collab/base/check.h"
-#include "collab/store/checkpoint.h"
+#include "collab/base/h5.h"
 #include "collab/store/h5out.h"
 #include "collab/base/log.h"
 #include "collab/use/recs.h"
@@ -165,12 +165,13 @@ static int write_recs(RecRun *run, RecsLists *l, const char *path)
         !h5out_rows(&out, "items", H5OUT_I32, l->item, l->n_users, lo, nu, l->cap, ctx, &st) &&
         !h5out_rows(&out, "scores", H5OUT_F32, l->score, l->n_users, lo, nu, l->cap, ctx, &st) &&
         !h5out_rows(&out, "counts", H5OUT_I32, counts, l->n_users, lo, nu, 0, ctx, &st) &&
-        !ckpt_write_strings(out.file, "vocab/users", mf->users.names, nu, ctx, out.tmp, &st) &&
+        !h5_write_strings(out.file, "vocab/users", mf->users.names, nu, ctx->comm, out.tmp, &st) &&
         !status_agree(&st, ctx->comm) &&
-        !ckpt_write_strings(out.file, "vocab/items", mf->items.names, mf->items.n, ctx, out.tmp,
-                            &st) &&
+        !h5_write_strings(out.file, "vocab/items", mf->items.names, mf->items.n, ctx->comm, out.tmp,
+                          &st) &&
         !status_agree(&st, ctx->comm))
-        ckpt_write_strings(out.file, "vocab/titles", mf->titles, mf->items.n, ctx, out.tmp, &st);
+        h5_write_strings(out.file, "vocab/titles", mf->titles, mf->items.n, ctx->comm, out.tmp,
+                         &st);
     h5out_close(&out, ctx, &st);
     free(counts);
     if (st.code)

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "collab/base/check.h"
-#include "collab/store/checkpoint.h"
+#include "collab/base/h5.h"
 
 void prep_file_close(PrepFile *f)
 {
@@ -35,17 +35,17 @@ static int check_root(const PrepFile *f, Status *st)
 {
     char text[256];
     int64_t version = 0;
-    if (ckpt_attr_read_str(f->file, "format", text, sizeof text) || strcmp(text, "collab-mpi"))
+    if (h5_attr_read_str(f->file, "format", text, sizeof text) || strcmp(text, "collab-mpi"))
         return status_set(st, STATUS_DATA,
                           "%s: not a prepared ratings file (an HDF5 file without the "
                           "'format' attribute 'collab-mpi'; make one with collab-mpi prepare)",
                           f->path);
-    if (ckpt_attr_read_str(f->file, "kind", text, sizeof text) || strcmp(text, "ratings"))
+    if (h5_attr_read_str(f->file, "kind", text, sizeof text) || strcmp(text, "ratings"))
         return status_set(st, STATUS_DATA,
                           "%s: is a collab-mpi %s file, not prepared ratings (make one with "
                           "collab-mpi prepare)",
                           f->path, text);
-    if (ckpt_attr_read_num(f->file, "format_version", H5T_NATIVE_INT64, H5T_INTEGER, &version))
+    if (h5_attr_read_num(f->file, "format_version", H5T_NATIVE_INT64, H5T_INTEGER, &version))
         return status_set(st, STATUS_DATA, "%s: the 'format_version' attribute is missing",
                           f->path);
     if (version != PREP_FORMAT_VERSION)
@@ -71,10 +71,10 @@ static int check_options(const PrepFile *f, const DataOptions *o, Status *st)
 {
     char fmt[64], item[64], range[128], want[160], have[160];
     int64_t skip = -1;
-    if (ckpt_attr_read_str(f->file, "data_format", fmt, sizeof fmt) ||
-        ckpt_attr_read_str(f->file, "item_name", item, sizeof item) ||
-        ckpt_attr_read_str(f->file, "rating_range", range, sizeof range) ||
-        ckpt_attr_read_num(f->file, "skip_bad_lines", H5T_NATIVE_INT64, H5T_INTEGER, &skip))
+    if (h5_attr_read_str(f->file, "data_format", fmt, sizeof fmt) ||
+        h5_attr_read_str(f->file, "item_name", item, sizeof item) ||
+        h5_attr_read_str(f->file, "rating_range", range, sizeof range) ||
+        h5_attr_read_num(f->file, "skip_bad_lines", H5T_NATIVE_INT64, H5T_INTEGER, &skip))
         return status_set(st, STATUS_DATA, "%s: the reader option attributes are missing", f->path);
     if (o->format != DATA_AUTO && strcmp(prep_format_name(o->format), fmt)) {
         snprintf(have, sizeof have, "--format %s", prep_format_name(o->format));
@@ -103,36 +103,15 @@ static int check_options(const PrepFile *f, const DataOptions *o, Status *st)
     return STATUS_OK;
 }
 
-/* Dataset name must be one-dimensional with n elements of class cls and size bytes; sum
- * (NULL: none) gets its checksum attribute. */
-static int check_dataset(const PrepFile *f, const char *name, H5T_class_t cls, size_t size,
-                         uint64_t n, int64_t *sum, Status *st)
+/* Column name must be a one-dimensional dataset of n elements of class cls and size bytes;
+ * sum (NULL: none) gets its checksum attribute. */
+static int check_column(const PrepFile *f, const char *name, H5T_class_t cls, size_t size,
+                        uint64_t n, int64_t *sum, Status *st)
 {
-    if (H5Lexists(f->file, name, H5P_DEFAULT) <= 0)
-        return status_set(st, STATUS_DATA, "%s: dataset '%s' is missing", f->path, name);
-    hid_t ds = H5Dopen2(f->file, name, H5P_DEFAULT);
-    hid_t t = ds < 0 ? -1 : H5Dget_type(ds), sp = ds < 0 ? -1 : H5Dget_space(ds);
-    hsize_t dims = 0;
-    int ok = ds >= 0 && t >= 0 && sp >= 0 && H5Tget_class(t) == cls &&
-             (!size || H5Tget_size(t) == size) && H5Sget_simple_extent_ndims(sp) == 1 &&
-             H5Sget_simple_extent_dims(sp, &dims, NULL) == 1 && dims == n;
-    if (!ok)
-        status_set(st, STATUS_DATA,
-                   "%s: dataset '%s' is damaged (expected %llu %s, found %llu elements)", f->path,
-                   name, (unsigned long long)n,
-                   cls == H5T_STRING  ? "strings"
-                   : cls == H5T_FLOAT ? "floats"
-                                      : "integers",
-                   (unsigned long long)dims);
-    else if (sum && ckpt_attr_read_num(ds, "checksum", H5T_NATIVE_INT64, H5T_INTEGER, sum))
-        status_set(st, STATUS_DATA, "%s: dataset '%s' has no checksum", f->path, name);
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (t >= 0)
-        H5Tclose(t);
-    if (ds >= 0)
-        H5Dclose(ds);
-    return st->code;
+    const hsize_t dims = n;
+    if (h5_check_dataset(f->file, name, cls, size, 1, &dims, f->path, st) || !sum)
+        return st->code;
+    return h5_read_checksum(f->file, name, H5T_NATIVE_INT64, sum, f->path, st);
 }
 
 static int check_layout(PrepFile *f, Status *st)
@@ -140,44 +119,22 @@ static int check_layout(PrepFile *f, Status *st)
     int64_t n[3];
     static const char *const names[3] = {"n_rows", "n_users", "n_items"};
     for (int k = 0; k < 3; k++)
-        if (ckpt_attr_read_num(f->file, names[k], H5T_NATIVE_INT64, H5T_INTEGER, &n[k]) ||
-            n[k] < 1 || n[k] > (k ? INT32_MAX - 1 : INT64_MAX / 2))
+        if (h5_attr_read_num(f->file, names[k], H5T_NATIVE_INT64, H5T_INTEGER, &n[k]) || n[k] < 1 ||
+            n[k] > (k ? INT32_MAX - 1 : INT64_MAX / 2))
             return status_set(st, STATUS_DATA, "%s: the '%s' attribute is missing or damaged",
                               f->path, names[k]);
     f->n_rows = (uint64_t)n[0], f->n_users = (uint64_t)n[1], f->n_items = (uint64_t)n[2];
-    if (check_dataset(f, "ratings/row", H5T_INTEGER, 8, f->n_rows, &f->sums[0], st) ||
-        check_dataset(f, "ratings/item", H5T_INTEGER, 4, f->n_rows, &f->sums[1], st) ||
-        check_dataset(f, "ratings/rating", H5T_FLOAT, 4, f->n_rows, &f->sums[2], st) ||
-        check_dataset(f, "users/offsets", H5T_INTEGER, 8, f->n_users + 1, NULL, st) ||
-        check_dataset(f, "users/keys", H5T_STRING, 0, f->n_users, NULL, st) ||
-        check_dataset(f, "items/keys", H5T_STRING, 0, f->n_items, NULL, st))
+    if (check_column(f, "ratings/row", H5T_INTEGER, 8, f->n_rows, &f->sums[0], st) ||
+        check_column(f, "ratings/item", H5T_INTEGER, 4, f->n_rows, &f->sums[1], st) ||
+        check_column(f, "ratings/rating", H5T_FLOAT, 4, f->n_rows, &f->sums[2], st) ||
+        check_column(f, "users/offsets", H5T_INTEGER, 8, f->n_users + 1, NULL, st) ||
+        check_column(f, "users/keys", H5T_STRING, 0, f->n_users, NULL, st) ||
+        check_column(f, "items/keys", H5T_STRING, 0, f->n_items, NULL, st))
         return st->code;
-    return check_dataset(f, "items/titles", H5T_STRING, 0, f->n_items, NULL, st);
+    return check_column(f, "items/titles", H5T_STRING, 0, f->n_items, NULL, st);
 }
 
 /* ------------------------------------------------------------------------- reading */
-
-int prep_read_slab(int64_t file, const char *name, int64_t mtype, void *buf, uint64_t start,
-                   uint64_t n)
-{
-    hid_t ds = H5Dopen2(file, name, H5P_DEFAULT);
-    if (ds < 0)
-        return -1;
-    hid_t fs = H5Dget_space(ds);
-    hsize_t s = start, c = n ? n : 1;
-    hid_t ms = H5Screate_simple(1, &c, NULL);
-    if (n) {
-        H5Sselect_hyperslab(fs, H5S_SELECT_SET, &s, NULL, &c, NULL);
-    } else {
-        H5Sselect_none(fs);
-        H5Sselect_none(ms);
-    }
-    herr_t rc = H5Dread(ds, mtype, ms, fs, H5P_DEFAULT, buf);
-    H5Sclose(ms);
-    H5Sclose(fs);
-    H5Dclose(ds);
-    return rc;
-}
 
 /* Local: a whole dataset of n fixed-length strings; "" becomes NULL when empty_null. */
 static char **read_strings(char **blob, const PrepFile *f, const char *name, size_t n,
@@ -205,8 +162,8 @@ static char **read_strings(char **blob, const PrepFile *f, const char *name, siz
 static int read_small(PrepFile *f, Status *st)
 {
     f->offsets = xmalloc((f->n_users + 1) * sizeof *f->offsets);
-    if (prep_read_slab(f->file, "users/offsets", H5T_NATIVE_UINT64, f->offsets, 0, f->n_users + 1) <
-        0)
+    if (h5_read_rows(f->file, "users/offsets", H5T_NATIVE_UINT64, f->offsets, 0, f->n_users + 1,
+                     0) < 0)
         return status_set(st, STATUS_DATA, "%s: 'users/offsets' cannot be read (damaged?)",
                           f->path);
     int ok = f->offsets[0] == 0 && f->offsets[f->n_users] == f->n_rows;

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "collab/base/check.h"
+#include "collab/base/h5.h"
 #include "collab/data/split.h"
 
 /* ------------------------------------------------------------------------- split */
@@ -175,8 +176,8 @@ static int count_block(uint64_t *ucount, uint8_t *imark, Cols *c, const PrepFile
     const size_t n = (size_t)(block_start(f->n_rows, rank + 1, p) - a);
     cols_reserve(c, n);
     c->pos0 = a, c->n = n;
-    if (prep_read_slab(f->file, "ratings/row", H5T_NATIVE_INT64, c->row, a, n) < 0 ||
-        prep_read_slab(f->file, "ratings/item", H5T_NATIVE_INT32, c->item, a, n) < 0)
+    if (h5_read_rows(f->file, "ratings/row", H5T_NATIVE_INT64, c->row, a, n, 0) < 0 ||
+        h5_read_rows(f->file, "ratings/item", H5T_NATIVE_INT32, c->item, a, n, 0) < 0)
         status_set(st, STATUS_DATA, "%s: the ratings cannot be read (truncated or damaged?)",
                    f->path);
     else if (check_rows(f, c->row, c->item, n, st) == STATUS_OK && n > 0)
@@ -410,15 +411,15 @@ static int read_places(Cols *c, int64_t file, uint64_t a, uint64_t b)
     }
     c->pos0 = a, c->n = n;
     const uint64_t part[2][2] = {{a, r0 < b ? r0 : b}, {r1, b}};
-    int rc = prep_read_slab(file, "ratings/rating", H5T_NATIVE_FLOAT, c->rating, a, n);
+    int rc = h5_read_rows(file, "ratings/rating", H5T_NATIVE_FLOAT, c->rating, a, n, 0);
     for (int k = 0; k < 2 && rc >= 0; k++) {
         const uint64_t lo = part[k][0], hi = part[k][1];
         if (hi <= lo)
             continue;
-        rc = prep_read_slab(file, "ratings/row", H5T_NATIVE_INT64, c->row + (lo - a), lo, hi - lo);
+        rc = h5_read_rows(file, "ratings/row", H5T_NATIVE_INT64, c->row + (lo - a), lo, hi - lo, 0);
         if (rc >= 0)
-            rc = prep_read_slab(file, "ratings/item", H5T_NATIVE_INT32, c->item + (lo - a), lo,
-                                hi - lo);
+            rc = h5_read_rows(file, "ratings/item", H5T_NATIVE_INT32, c->item + (lo - a), lo,
+                              hi - lo, 0);
     }
     return rc;
 }

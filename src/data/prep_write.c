@@ -28,19 +28,9 @@
 #include <unistd.h>
 
 #include "collab/base/check.h"
-#include "collab/store/checkpoint.h"
+#include "collab/base/h5.h"
 #include "collab/data/pread.h"
 #include "collab/data/reader.h"
-
-/* Fails the enclosing function (which has `st`, `path` and a `fail:` label). */
-#define H5_OK(expr, what)                                                                          \
-    do {                                                                                           \
-        if ((expr) < 0) {                                                                          \
-            status_set(st, STATUS_DATA, "%s: writing %s failed (%s:%d; disk full?)", path, what,   \
-                       __FILE__, __LINE__);                                                        \
-            goto fail;                                                                             \
-        }                                                                                          \
-    } while (0)
 
 const char *prep_format_name(DataFormat f)
 {
@@ -263,27 +253,16 @@ static int write_column(hid_t file, const char *name, hid_t ftype, hid_t mtype, 
                         size_t size, size_t n, uint64_t pos0, uint64_t total, MPI_Comm comm,
                         const char *path, Status *st)
 {
-    hsize_t dims = total, start = pos0, count = n;
-    hid_t fs = H5Screate_simple(1, &dims, NULL), ms = H5Screate_simple(1, &count, NULL);
-    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE), dxpl = H5Pcreate(H5P_DATASET_XFER), ds = -1;
-    H5Pset_create_intermediate_group(lcpl, 1);
-    H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
+    char what[160];
+    snprintf(what, sizeof what, "writing '%s'", name);
     uint64_t sum = prep_checksum(data, size, n, pos0);
     CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, &sum, 1, MPI_UINT64_T, MPI_SUM, comm));
-    if (n)
-        H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &count, NULL);
-    else
-        H5Sselect_none(fs);
-    H5_OK(ds = H5Dcreate2(file, name, ftype, fs, lcpl, H5P_DEFAULT, H5P_DEFAULT), name);
-    H5_OK(H5Dwrite(ds, mtype, ms, fs, dxpl, data), name);
-    H5_OK(ckpt_attr_write_i64(ds, "checksum", (int64_t)sum), name);
+    hid_t ds = h5_write_rows(file, name, ftype, mtype, data, pos0, n, total, 0);
+    H5_OK(ds, what);
+    H5_OK(h5_attr_write_i64(ds, "checksum", (int64_t)sum), what);
 fail:
     if (ds >= 0)
         H5Dclose(ds);
-    H5Pclose(dxpl);
-    H5Pclose(lcpl);
-    H5Sclose(ms);
-    H5Sclose(fs);
     return st->code;
 }
 
@@ -316,23 +295,23 @@ static int write_attrs(hid_t file, const Meta *m, MPI_Comm comm, const char *pat
     CHECK_MPI(MPI_Bcast(&when, 1, MPI_INT64_T, 0, comm)); /* one date on every rank */
     time_t now = (time_t)when;
     strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-    H5_OK(ckpt_attr_write_str(file, "format", "collab-mpi") |
-              ckpt_attr_write_str(file, "kind", "ratings") |
-              ckpt_attr_write_i64(file, "format_version", PREP_FORMAT_VERSION) |
-              ckpt_attr_write_str(file, "program", PACKAGE_STRING) |
-              ckpt_attr_write_str(file, "created", date) |
-              ckpt_attr_write_str(file, "source", m->src.ratings) |
-              ckpt_attr_write_str(file, "items_source", m->src.items) |
-              ckpt_attr_write_str(file, "data_format", prep_format_name(m->src.format)) |
-              ckpt_attr_write_str(file, "item_name", o->item_by_title ? "title" : "id") |
-              ckpt_attr_write_str(file, "rating_range", range) |
-              ckpt_attr_write_i64(file, "skip_bad_lines", o->skip_bad_lines) |
-              ckpt_attr_write_i64(file, "n_skipped", (int64_t)m->n_skipped) |
-              ckpt_attr_write_i64(file, "has_timestamps", m->has_time) |
-              ckpt_attr_write_i64(file, "n_rows", (int64_t)m->n_rows) |
-              ckpt_attr_write_i64(file, "n_users", (int64_t)m->users.n - 1) |
-              ckpt_attr_write_i64(file, "n_items", (int64_t)m->items.n - 1),
-          "the attributes");
+    H5_OK(h5_attr_write_str(file, "format", "collab-mpi") |
+              h5_attr_write_str(file, "kind", "ratings") |
+              h5_attr_write_i64(file, "format_version", PREP_FORMAT_VERSION) |
+              h5_attr_write_str(file, "program", PACKAGE_STRING) |
+              h5_attr_write_str(file, "created", date) |
+              h5_attr_write_str(file, "source", m->src.ratings) |
+              h5_attr_write_str(file, "items_source", m->src.items) |
+              h5_attr_write_str(file, "data_format", prep_format_name(m->src.format)) |
+              h5_attr_write_str(file, "item_name", o->item_by_title ? "title" : "id") |
+              h5_attr_write_str(file, "rating_range", range) |
+              h5_attr_write_i64(file, "skip_bad_lines", o->skip_bad_lines) |
+              h5_attr_write_i64(file, "n_skipped", (int64_t)m->n_skipped) |
+              h5_attr_write_i64(file, "has_timestamps", m->has_time) |
+              h5_attr_write_i64(file, "n_rows", (int64_t)m->n_rows) |
+              h5_attr_write_i64(file, "n_users", (int64_t)m->users.n - 1) |
+              h5_attr_write_i64(file, "n_items", (int64_t)m->items.n - 1),
+          "writing the attributes");
 fail:
     return st->code;
 }
@@ -340,17 +319,16 @@ fail:
 static int write_body(hid_t file, const Meta *m, const Block *b, MPI_Comm comm, const char *path,
                       Status *st)
 {
-    Ctx ctx = {comm, 0, 0};
-    CHECK_MPI(MPI_Comm_rank(comm, &ctx.rank));
-    CHECK_MPI(MPI_Comm_size(comm, &ctx.size));
+    int rank;
+    CHECK_MPI(MPI_Comm_rank(comm, &rank));
     const size_t nu = m->users.n - 1, ni = m->items.n - 1;
     if (write_attrs(file, m, comm, path, st) || write_rows(file, b, comm, path, st) ||
         write_column(file, "users/offsets", H5T_STD_I64LE, H5T_NATIVE_UINT64, m->offsets, 8,
-                     ctx.rank == 0 ? nu + 1 : 0, 0, nu + 1, comm, path, st) ||
-        ckpt_write_strings(file, "users/keys", m->users.names + 1, nu, &ctx, path, st) ||
-        ckpt_write_strings(file, "items/keys", m->items.names + 1, ni, &ctx, path, st))
+                     rank == 0 ? nu + 1 : 0, 0, nu + 1, comm, path, st) ||
+        h5_write_strings(file, "users/keys", m->users.names + 1, nu, comm, path, st) ||
+        h5_write_strings(file, "items/keys", m->items.names + 1, ni, comm, path, st))
         return st->code;
-    return ckpt_write_strings(file, "items/titles", m->titles, ni, &ctx, path, st);
+    return h5_write_strings(file, "items/titles", m->titles, ni, comm, path, st);
 }
 
 /* Collective: the file at out, through out.tmp. */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "collab/base/check.h"
+#include "collab/base/h5.h"
 #include "collab/store/checkpoint.h"
 
 int h5out_create(H5Out *o, const char *path, const char *kind, const char *model, const Ctx *ctx,
@@ -30,12 +31,12 @@ int h5out_create(H5Out *o, const char *path, const char *kind, const char *model
     char date[32];
     time_t now = (time_t)when;
     strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-    if (o->file >= 0 && (ckpt_attr_write_str(o->file, "format", "collab-mpi") < 0 ||
-                         ckpt_attr_write_i64(o->file, "format_version", CKPT_FORMAT_VERSION) < 0 ||
-                         ckpt_attr_write_str(o->file, "kind", kind) < 0 ||
-                         ckpt_attr_write_str(o->file, "program", PACKAGE_STRING) < 0 ||
-                         ckpt_attr_write_str(o->file, "created", date) < 0 ||
-                         ckpt_attr_write_str(o->file, "model", model) < 0))
+    if (o->file >= 0 && (h5_attr_write_str(o->file, "format", "collab-mpi") < 0 ||
+                         h5_attr_write_i64(o->file, "format_version", CKPT_FORMAT_VERSION) < 0 ||
+                         h5_attr_write_str(o->file, "kind", kind) < 0 ||
+                         h5_attr_write_str(o->file, "program", PACKAGE_STRING) < 0 ||
+                         h5_attr_write_str(o->file, "created", date) < 0 ||
+                         h5_attr_write_str(o->file, "model", model) < 0))
         status_set(st, STATUS_DATA, "%s: writing the root attributes failed", o->tmp);
     return status_agree(st, ctx->comm);
 }
@@ -61,47 +62,32 @@ int h5out_rows(H5Out *o, const char *name, H5OutType type, const void *data, siz
 {
     if (st->code)
         return st->code;
-    hsize_t dims[2] = {total, width}, start[2] = {row0, 0}, count[2] = {rows, width ? width : 1};
-    hsize_t n = rows * (width ? width : 1);
-    hid_t fs = H5Screate_simple(width ? 2 : 1, dims, NULL), ms = H5Screate_simple(1, &n, NULL);
-    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE), dxpl = H5Pcreate(H5P_DATASET_XFER);
-    H5Pset_create_intermediate_group(lcpl, 1);
-    H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
-    hid_t ds = H5Dcreate2(o->file, name, file_type(type), fs, lcpl, H5P_DEFAULT, H5P_DEFAULT);
-    if (rows == 0) {
-        H5Sselect_none(fs);
-        H5Sselect_none(ms);
-    } else {
-        H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
-    }
-    if (ds < 0 || H5Dwrite(ds, mem_type(type), ms, fs, dxpl, data) < 0)
+    hid_t ds = h5_write_rows(o->file, name, file_type(type), mem_type(type), data, row0, rows,
+                             total, width);
+    if (ds < 0)
         status_set(st, STATUS_DATA, "%s: writing dataset '%s' failed (disk full?)", o->tmp, name);
-    if (ds >= 0)
+    else
         H5Dclose(ds);
-    H5Pclose(dxpl);
-    H5Pclose(lcpl);
-    H5Sclose(ms);
-    H5Sclose(fs);
     return status_agree(st, ctx->comm); /* every rank skips the rest alike after a failure */
 }
 
 int h5out_attr_i64(H5Out *o, const char *name, int64_t value, Status *st)
 {
-    if (!st->code && ckpt_attr_write_i64(o->file, name, value) < 0)
+    if (!st->code && h5_attr_write_i64(o->file, name, value) < 0)
         status_set(st, STATUS_DATA, "%s: writing attribute '%s' failed", o->tmp, name);
     return st->code;
 }
 
 int h5out_attr_f64(H5Out *o, const char *name, double value, Status *st)
 {
-    if (!st->code && ckpt_attr_write_f64(o->file, name, value) < 0)
+    if (!st->code && h5_attr_write_f64(o->file, name, value) < 0)
         status_set(st, STATUS_DATA, "%s: writing attribute '%s' failed", o->tmp, name);
     return st->code;
 }
 
 int h5out_attr_str(H5Out *o, const char *name, const char *value, Status *st)
 {
-    if (!st->code && ckpt_attr_write_str(o->file, name, value) < 0)
+    if (!st->code && h5_attr_write_str(o->file, name, value) < 0)
         status_set(st, STATUS_DATA, "%s: writing attribute '%s' failed", o->tmp, name);
     return st->code;
 }

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "collab/store/checkpoint.h"
+#include "collab/base/h5.h"
 
 /* One row of the "epochs" table as stored. */
 typedef struct MetricsRow {
@@ -242,9 +242,9 @@ int metrics_file_lr_find(const char *path, const double *lrs, const double *loss
     herr_t rc = g < 0 ? -1 : 0;
     if (rc == 0)
         rc = write_vector(g, "lr", lrs, n) | write_vector(g, "loss", losses, n) |
-             ckpt_attr_write_f64(g, "suggestion", suggestion) |
-             ckpt_attr_write_str(g, "method", method) |
-             ckpt_attr_write_i64(g, "interrupted", interrupted);
+             h5_attr_write_f64(g, "suggestion", suggestion) |
+             h5_attr_write_str(g, "method", method) |
+             h5_attr_write_i64(g, "interrupted", interrupted);
     if (g >= 0)
         H5Gclose(g);
     if (H5Fclose(f) < 0 || rc < 0)

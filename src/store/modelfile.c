@@ -1,8 +1,8 @@
 /* modelfile.c - reading a model file or checkpoint back for use: rank 0 validates and
  * reads the metadata, every rank receives it, each rank reads its own rows of the tables.
  *
- * The validation mirrors checkpoint.c's (whose attribute and dataset checks it reuses):
- * every problem becomes a Status naming the file, agreed by all ranks. */
+ * The validation mirrors checkpoint.c's (with the same attribute and dataset checks,
+ * h5.h): every problem becomes a Status naming the file, agreed by all ranks. */
 #include "config.h"
 
 #include "collab/store/modelfile.h"
@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "collab/base/check.h"
+#include "collab/base/h5.h"
 
 static const char *const TABLE_NAMES[MF_TABLES] = {"model/user_factors", "model/user_bias",
                                                    "model/item_factors", "model/item_bias",
@@ -34,7 +35,7 @@ static herr_t settings_visit(hid_t loc, const char *name, const H5A_info_t *info
     (void)info;
     SettingsList *l = arg;
     char value[4096];
-    if (ckpt_attr_read_str(loc, name, value, sizeof value)) {
+    if (h5_attr_read_str(loc, name, value, sizeof value)) {
         l->bad = 1;
         return 0;
     }
@@ -113,19 +114,19 @@ static int check_root(hid_t file, ModelFile *mf, Status *st)
 {
     char text[256];
     int64_t version = 0;
-    if (ckpt_attr_read_str(file, "format", text, sizeof text) || strcmp(text, "collab-mpi"))
+    if (h5_attr_read_str(file, "format", text, sizeof text) || strcmp(text, "collab-mpi"))
         return status_set(st, STATUS_DATA,
                           "%s: not a collab-mpi model (no 'format' attribute "
                           "'collab-mpi'); give a file written by train --output or "
                           "--checkpoint-dir",
                           mf->path);
-    if (ckpt_attr_read_num(file, "format_version", H5T_NATIVE_INT64, H5T_INTEGER, &version) ||
+    if (h5_attr_read_num(file, "format_version", H5T_NATIVE_INT64, H5T_INTEGER, &version) ||
         version != CKPT_FORMAT_VERSION)
         return status_set(st, STATUS_DATA,
                           "%s: format version %lld, but this program reads "
                           "version %d",
                           mf->path, (long long)version, CKPT_FORMAT_VERSION);
-    if (ckpt_attr_read_str(file, "kind", text, sizeof text) ||
+    if (h5_attr_read_str(file, "kind", text, sizeof text) ||
         (strcmp(text, "model") && strcmp(text, "checkpoint")))
         return status_set(st, STATUS_DATA, "%s: is a '%s' file, not a model or a checkpoint",
                           mf->path, text);
@@ -159,7 +160,7 @@ static int read_data_attrs(hid_t file, ModelFile *mf, Status *st)
     hid_t g = H5Lexists(file, "data", H5P_DEFAULT) > 0 ? H5Gopen2(file, "data", H5P_DEFAULT) : -1;
     int bad = g < 0;
     for (int i = 0; i < 5 && !bad; i++)
-        bad = ckpt_attr_read_num(g, names[i], H5T_NATIVE_UINT64, H5T_INTEGER, out[i]) != 0;
+        bad = h5_attr_read_num(g, names[i], H5T_NATIVE_UINT64, H5T_INTEGER, out[i]) != 0;
     if (g >= 0)
         H5Gclose(g);
     if (bad || mf->data.n_users < 1 || mf->data.n_items < 1)
@@ -183,15 +184,10 @@ static int check_tables(hid_t file, ModelFile *mf, Status *st)
         const int used = factors || (t <= MF_ITEM_B ? s->kind == MODEL_DOTBIAS : rows[t] > 0);
         if (!used)
             continue;
-        uint64_t dims[2] = {rows[t], t == MF_USER_F && nn ? s->k_user : s->k};
-        if (ckpt_check_dataset(file, TABLE_NAMES[t], H5T_FLOAT, 4, factors ? 2 : 1, dims, mf->path,
-                               st))
-            break;
-        hid_t ds = H5Dopen2(file, TABLE_NAMES[t], H5P_DEFAULT);
-        if (ckpt_attr_read_num(ds, "checksum", H5T_NATIVE_UINT64, H5T_INTEGER, &mf->sums[t]))
-            status_set(st, STATUS_DATA, "%s: dataset '%s' has no checksum", mf->path,
-                       TABLE_NAMES[t]);
-        H5Dclose(ds);
+        hsize_t dims[2] = {rows[t], t == MF_USER_F && nn ? s->k_user : s->k};
+        if (!h5_check_dataset(file, TABLE_NAMES[t], H5T_FLOAT, 4, factors ? 2 : 1, dims, mf->path,
+                              st))
+            h5_read_checksum(file, TABLE_NAMES[t], H5T_NATIVE_UINT64, &mf->sums[t], mf->path, st);
     }
     return st->code;
 }
@@ -201,8 +197,8 @@ static int check_tables(hid_t file, ModelFile *mf, Status *st)
 static int read_strings(hid_t file, const char *name, size_t n, int empty_null, char ***out,
                         const char *path, Status *st)
 {
-    uint64_t dims = n;
-    if (ckpt_check_dataset(file, name, H5T_STRING, 0, 1, &dims, path, st))
+    hsize_t dims = n;
+    if (h5_check_dataset(file, name, H5T_STRING, 0, 1, &dims, path, st))
         return st->code;
     hid_t ds = H5Dopen2(file, name, H5P_DEFAULT), t = H5Dget_type(ds);
     size_t width = H5Tis_variable_str(t) > 0 ? 0 : H5Tget_size(t);
@@ -227,8 +223,8 @@ static int read_strings(hid_t file, const char *name, size_t n, int empty_null, 
     /* Files written before the strings had checksums have none: accepted. */
     uint64_t sum = 0;
     ds = st->code ? -1 : H5Dopen2(file, name, H5P_DEFAULT);
-    if (ds >= 0 && !ckpt_attr_read_num(ds, "checksum", H5T_NATIVE_UINT64, H5T_INTEGER, &sum) &&
-        sum != ckpt_strings_checksum(s, n))
+    if (ds >= 0 && !h5_attr_read_num(ds, "checksum", H5T_NATIVE_UINT64, H5T_INTEGER, &sum) &&
+        sum != h5_strings_checksum(s, n))
         status_set(st, STATUS_DATA, "%s: dataset '%s' does not match its checksum (the file "
                    "is corrupted)", path, name);
     if (ds >= 0)

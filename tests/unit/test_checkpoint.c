@@ -165,7 +165,7 @@ int main(int argc, char **argv)
     replace_dataset(good, bad, "model/item_factors", H5T_IEEE_F32LE, 2, NI, K + 1);
     expect_bad(&ctx, bad, "dataset 'model/item_factors' has shape (7, 4), expected (7, 3)");
     replace_dataset(good, bad, "model/item_bias", H5T_STD_I32LE, 1, NI, 0);
-    expect_bad(&ctx, bad, "dataset 'model/item_bias' has the wrong type");
+    expect_bad(&ctx, bad, "dataset 'model/item_bias' has the wrong type (expected 32-bit float)");
     replace_dataset(good, bad, NULL, H5T_IEEE_F32LE, 1, 3, 0);
     expect_bad(&ctx, bad, "unexpected dataset 'model/extra'");
     /* Another run's settings or data. */

@@ -86,9 +86,4 @@ int prep_file_open(PrepFile *f, const char *path, const DataOptions *o, MPI_Comm
 /* Closes f and frees what it holds; safe on a failed open. */
 void prep_file_close(PrepFile *f);
 
-/* Local (independent I/O): elements [start, start + n) of the one-dimensional dataset
- * name of file into buf, as mtype (an HDF5 memory type id). Returns < 0 on failure. */
-int prep_read_slab(int64_t file, const char *name, int64_t mtype, void *buf, uint64_t start,
-                   uint64_t n);
-
 #endif

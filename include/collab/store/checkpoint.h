@@ -100,45 +100,10 @@ void ckpt_name(char *out, size_t len, const char *dir, int64_t epoch, int64_t it
 uint64_t ckpt_fingerprint(const int64_t *gidx, const int32_t *user, const int32_t *item,
                           const float *rating, size_t n, uint64_t salt, const Ctx *ctx);
 
-/* ---- Helpers for other readers and writers of collab-mpi HDF5 files (modelfile.c and
- * the outputs of the model-using commands). HDF5 ids are passed as int64_t (hid_t). ---- */
-
-/* Order-free checksum of the rows t holds (its part of the table's `checksum` attribute:
- * the sum over a partition of the rows equals the whole table's). Local. */
-uint64_t ckpt_table_checksum(const CkptTable *t);
-
-/* Order-free checksum of n strings (NULL counts as ""), the `checksum` attribute of a
- * string dataset: a sum of keyed hashes of (index, text). Local. */
-uint64_t ckpt_strings_checksum(char *const *s, size_t n);
-
-/* Scalar attributes: read a fixed-length string into out (size len), or a number of HDF5
- * class cls (H5T_INTEGER, H5T_FLOAT) as mem_type. Return 0, or -1 when absent or not of
- * that kind. Write a UTF-8 string, an int64 or a double. Return < 0 on failure. Local. */
-int ckpt_attr_read_str(int64_t loc, const char *name, char *out, size_t len);
-int ckpt_attr_read_num(int64_t loc, const char *name, int64_t mem_type, int cls, void *out);
-int ckpt_attr_write_str(int64_t loc, const char *name, const char *value);
-int ckpt_attr_write_i64(int64_t loc, const char *name, int64_t value);
-int ckpt_attr_write_f64(int64_t loc, const char *name, double value);
-
-/* Checks that dataset name exists in file with type class cls (H5T_FLOAT or H5T_STRING),
- * element size (0: any) and the given rank and dims; STATUS_DATA naming path otherwise.
- * Local. */
-int ckpt_check_dataset(int64_t file, const char *name, int cls, size_t size, int rank,
-                       const uint64_t *dims, const char *path, Status *st);
-
-/* Collective, on a file opened with the MPI-IO driver: writes the float table t (each
- * rank its rows) with its checksum attribute, creating intermediate groups. */
-int ckpt_write_table(int64_t file, const CkptTable *t, const Ctx *ctx, const char *path,
-                     Status *st);
-
-/* Collective: writes n fixed-length UTF-8 strings (NULL entries as "") from rank 0's s
- * into dataset name. */
-int ckpt_write_strings(int64_t file, const char *name, char *const *s, size_t n,
-                       const Ctx *ctx, const char *path, Status *st);
-
-/* Collective: reads each rank's rows of tables[0..n) from path (parallel open) and checks
- * them against sums[i], the tables' checksum attributes; the ranks' rows must partition
- * each table. Returns STATUS_OK or STATUS_DATA on every rank. */
+/* Collective, for modelfile.c (which validates a model file itself): reads each rank's
+ * rows of tables[0..n) from path (parallel open) and checks them against sums[i], the
+ * tables' checksum attributes; the ranks' rows must partition each table. Returns
+ * STATUS_OK or STATUS_DATA on every rank. */
 int ckpt_read_rows(const char *path, const Ctx *ctx, CkptTable *tables, size_t n,
                    const uint64_t *sums, Status *st);
 
