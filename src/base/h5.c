@@ -121,22 +121,22 @@ static void type_name(char *out, size_t len, H5T_class_t cls, size_t size)
         snprintf(out, len, "%s", kind);
 }
 
-/* st for a dataset of shape got (nd dimensions) where rank dims were expected. */
-static int wrong_shape(const char *path, const char *name, int nd, const hsize_t *got, int rank,
-                       const hsize_t *dims, Status *st)
+/* "(d0)", "(d0, d1)" or "of rank nd": a shape of nd dimensions, for messages. */
+static void shape_name(char *out, size_t len, int nd, const hsize_t *dims)
 {
-    return status_set(st, STATUS_DATA,
-                      "%s: dataset '%s' has shape (%llu%s%llu), expected "
-                      "(%llu%s%llu)",
-                      path, name, (unsigned long long)got[0], nd == 2 ? ", " : "",
-                      nd == 2 ? (unsigned long long)got[1] : 0ULL, (unsigned long long)dims[0],
-                      rank == 2 ? ", " : "", rank == 2 ? (unsigned long long)dims[1] : 0ULL);
+    if (nd == 1)
+        snprintf(out, len, "(%llu)", (unsigned long long)dims[0]);
+    else if (nd == 2)
+        snprintf(out, len, "(%llu, %llu)", (unsigned long long)dims[0],
+                 (unsigned long long)dims[1]);
+    else
+        snprintf(out, len, "of rank %d", nd);
 }
 
 int h5_check_dataset(hid_t file, const char *name, H5T_class_t cls, size_t size, int rank,
                      const hsize_t *dims, const char *path, Status *st)
 {
-    char parent[256], want[64];
+    char parent[256], want[64], shape[2][48];
     snprintf(parent, sizeof parent, "%s", name);
     char *slash = strrchr(parent, '/');
     if (slash)
@@ -151,13 +151,16 @@ int h5_check_dataset(hid_t file, const char *name, H5T_class_t cls, size_t size,
     if (nd >= 1 && nd <= 2)
         H5Sget_simple_extent_dims(sp, got, NULL);
     type_name(want, sizeof want, cls, size);
+    shape_name(shape[0], sizeof shape[0], nd, got);
+    shape_name(shape[1], sizeof shape[1], rank, dims);
     if (ds < 0 || t < 0 || sp < 0)
         status_set(st, STATUS_DATA, "%s: dataset '%s' cannot be opened (corrupted?)", path, name);
     else if (H5Tget_class(t) != cls || (size && H5Tget_size(t) != size))
         status_set(st, STATUS_DATA, "%s: dataset '%s' has the wrong type (expected %s)", path, name,
                    want);
     else if (nd != rank || got[0] != dims[0] || (rank == 2 && got[1] != dims[1]))
-        wrong_shape(path, name, nd, got, rank, dims, st);
+        status_set(st, STATUS_DATA, "%s: dataset '%s' has shape %s, expected %s", path, name,
+                   shape[0], shape[1]);
     if (sp >= 0)
         H5Sclose(sp);
     if (t >= 0)

@@ -164,6 +164,8 @@ int main(int argc, char **argv)
     expect_bad(&ctx, bad, "dataset 'model/user_bias' is missing");
     replace_dataset(good, bad, "model/item_factors", H5T_IEEE_F32LE, 2, NI, K + 1);
     expect_bad(&ctx, bad, "dataset 'model/item_factors' has shape (7, 4), expected (7, 3)");
+    replace_dataset(good, bad, "model/user_bias", H5T_IEEE_F32LE, 1, NU + 1, 0);
+    expect_bad(&ctx, bad, "dataset 'model/user_bias' has shape (6), expected (5)");
     replace_dataset(good, bad, "model/item_bias", H5T_STD_I32LE, 1, NI, 0);
     expect_bad(&ctx, bad, "dataset 'model/item_bias' has the wrong type (expected 32-bit float)");
     replace_dataset(good, bad, NULL, H5T_IEEE_F32LE, 1, 3, 0);
