@@ -386,10 +386,11 @@ LANES_INLINE void prefetch_row(const float *row, size_t w)
 /* Ratings j0..j1-1 of a cell, one at a time: z = <u, v> + b_u + b_v; pred = sigmoid_range(z)
  * or z; g = d (pred - y)^2 / dz; then both rows step from their old values (kernel.h), with
  * Adagrad's scales when it is on. Returns the sum of the squared errors. The k sums run in
- * 16 fixed lanes, then pairwise (lanes.h); the squared norms only for Adagrad. */
+ * 16 fixed lanes, then pairwise (lanes.h); the squared norms only for Adagrad. h comes by
+ * value: a copy the rows' float stores cannot alias, so its fields stay in registers. */
 LANES_CLONES
-static double cell_run(const Blocks *b, const BlockStep *st, const Hyper *h, float *stage,
-                       size_t j0, size_t j1)
+static double cell_run(const Blocks *b, const BlockStep *st, Hyper h, float *stage, size_t j0,
+                       size_t j1)
 {
     Model *m = st->m;
     const size_t k = b->k, w = b->stride;
@@ -400,9 +401,9 @@ static double cell_run(const Blocks *b, const BlockStep *st, const Hyper *h, flo
             prefetch_row(stage + (size_t)b->r_item[j + ITEM_AHEAD] * w, w);
         const size_t u = (size_t)b->r_user[j];
         float *pu = m->user_f + u * k, *q = stage + (size_t)b->r_item[j] * w, *e = q + k;
-        float *bu = h->has_b ? m->user_b + u : NULL;
+        float *bu = h.has_b ? m->user_b + u : NULL;
         V16 d = {0}, pp = {0}, qq = {0};
-        if (h->adagrad)
+        if (h.adagrad)
             lanes_accumulate(&d, &pp, &qq, pu, q, k);
         else
             lanes_accumulate(&d, NULL, NULL, pu, q, k);
@@ -410,19 +411,19 @@ static double cell_run(const Blocks *b, const BlockStep *st, const Hyper *h, flo
         float z = d[0], sg;
         if (bu)
             z = z + (*bu + e[ROW_BIAS]);
-        const float err = kernel_predict(&sg, z, h->has_range, h->lo, h->span) - b->r_y[j];
-        const float g = kernel_dz(err, sg, 2.0f, h->has_range, h->span);
+        const float err = kernel_predict(&sg, z, h.has_range, h.lo, h.span) - b->r_y[j];
+        const float g = kernel_dz(err, sg, 2.0f, h.has_range, h.span);
         sq += (double)err * (double)err;
-        Scales sc = {h->neg_lr, h->neg_lr, h->neg_lr, h->neg_lr};
-        if (h->adagrad) {
+        Scales sc = {h.neg_lr, h.neg_lr, h.neg_lr, h.neg_lr};
+        if (h.adagrad) {
             V16_FOLD(pp);
             V16_FOLD(qq);
-            sc = adagrad_scales(st, h, u, e, bu != NULL, g * g, pp[0], qq[0], inv_k);
+            sc = adagrad_scales(st, &h, u, e, bu != NULL, g * g, pp[0], qq[0], inv_k);
         }
-        kernel_pair_step(pu, q, k, h->decay, g * sc.uf, g * sc.vf);
+        kernel_pair_step(pu, q, k, h.decay, g * sc.uf, g * sc.vf);
         if (bu) {
-            kernel_row_step(bu, &g, 1, h->decay, sc.ub);
-            kernel_row_step(e + ROW_BIAS, &g, 1, h->decay, sc.vb);
+            kernel_row_step(bu, &g, 1, h.decay, sc.ub);
+            kernel_row_step(e + ROW_BIAS, &g, 1, h.decay, sc.vb);
         }
     }
     return sq;
@@ -443,7 +444,7 @@ static void cell_fit(const Blocks *b, const BlockStep *st, float *stage, size_t 
         schedule_at_pos(st->sched, ((double)st->iter + (double)(a - c0) / n) / total, &lr, &mom);
         h.neg_lr = (float)-lr;
         h.decay = (float)(1.0 - lr * st->wd);
-        exact_add(sq, cell_run(b, st, &h, stage, a, e));
+        exact_add(sq, cell_run(b, st, h, stage, a, e));
     }
 }
 
