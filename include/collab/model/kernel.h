@@ -58,9 +58,10 @@ LANES_INLINE void kernel_row_add(float *restrict g, const float *restrict v, siz
         g[c] += dz * v[c];
 }
 
-/* p (w) = p * decay + d * scale: one row's step with decoupled weight decay (decay =
- * 1 - lr wd). d is the row's gradient and scale -lr (SGD) or kernel_adagrad_scale's; in the
- * per-rating kernel d is the other factor row and scale has the rating's dz folded in. */
+/* p (w) = p * decay + d (w) * scale: one row's step with decoupled weight decay (decay =
+ * 1 - lr wd). d is the row's gradient and scale -lr (SGD) or kernel_adagrad_scale's; the
+ * blocked kernel steps its biases this way (d = &g, w = 1) and its factor rows with
+ * kernel_pair_step. */
 LANES_INLINE void kernel_row_step(float *restrict p, const float *restrict d, size_t w, float decay,
                                   float scale)
 {
