@@ -10,6 +10,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "collab/base/lanes.h"
+
 /* SplitMix64's finaliser: a bijective 64-bit mixer with good avalanche. */
 static uint64_t rng_mix(uint64_t z)
 {
@@ -100,18 +102,15 @@ uint64_t perm_apply(const Perm *p, uint64_t i)
 /* ------------------------------------------------------------------ many at once */
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define RNG_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 /* The 512-bit helpers below are always inlined, so no call ever passes a vector by value
  * across the baseline ABI that GCC warns about. */
 #pragma GCC diagnostic ignored "-Wpsabi"
-#else
-#define RNG_CLONES
 #endif
 
 enum { PERM_LANES = 8 };
 typedef uint64_t V8 __attribute__((vector_size(PERM_LANES * sizeof(uint64_t))));
 
-static inline __attribute__((always_inline)) V8 mix_v(V8 z)
+LANES_INLINE V8 mix_v(V8 z)
 {
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
@@ -119,7 +118,7 @@ static inline __attribute__((always_inline)) V8 mix_v(V8 z)
 }
 
 /* perm_feistel on PERM_LANES values at once (the same operations lane by lane). */
-static inline __attribute__((always_inline)) V8 feistel_v(const Perm *p, V8 x)
+LANES_INLINE V8 feistel_v(const Perm *p, V8 x)
 {
     unsigned wl = p->bits - p->bits / 2, wr = p->bits / 2;
     V8 left = x >> wr, right = x & (uint64_t)((1ULL << wr) - 1); /* clang: no implicit splat */
@@ -135,7 +134,7 @@ static inline __attribute__((always_inline)) V8 feistel_v(const Perm *p, V8 x)
     return (left << wr) | right;
 }
 
-RNG_CLONES
+LANES_CLONES
 void perm_apply_many(const Perm *p, uint64_t *out, const int64_t *in, size_t n)
 {
     size_t i = 0;

@@ -9,19 +9,13 @@
 #include "collab/dist/blocks.h"
 
 #include <limits.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "collab/base/check.h"
 #include "collab/base/lanes.h"
 #include "collab/base/rng.h"
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define BLOCKS_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
-#else
-#define BLOCKS_CLONES
-#endif
+#include "collab/model/kernel.h"
 
 /* Ratings ahead whose item row is prefetched. */
 enum { ITEM_AHEAD = 4 };
@@ -351,10 +345,6 @@ static void stage_move(Blocks *b, const Ctx *ctx, uint32_t sh, const BlockStep *
 
 /* ------------------------------------------------------------------ the kernel */
 
-/* A macro, not a function: a 64-byte vector return value changes the ABI under the
- * non-AVX-512 clones (lanes.h). */
-#define LOAD16(v, p) memcpy(&(v), (p), sizeof(V16))
-
 /* The scalars of one chunk of a cell: the learning rate's step and the decay. */
 typedef struct Hyper {
     float neg_lr, decay, eps;
@@ -363,95 +353,77 @@ typedef struct Hyper {
     float lo, span;
 } Hyper;
 
+/* The step scales of one rating's four rows: user factors, item factors, user bias, item
+ * bias (each times the rating's gradient g gives the step). */
+typedef struct Scales {
+    float uf, vf, ub, vb;
+} Scales;
+
+/* Row-wise Adagrad's scales for one rating at user row u and staged item row q (k factors,
+ * then e = q + k): each accumulator gains the mean of its row's gradient's squares, g^2
+ * <v,v>/k for the user's factors and g^2 <u,u>/k for the item's (uu = <u,u>, vv = <v,v>,
+ * inv_k = 1/k), g^2 for each bias (g2 = g^2; has_b: the model has biases). */
+LANES_INLINE Scales adagrad_scales(const BlockStep *st, const Hyper *h, size_t u, float *e,
+                                   int has_b, float g2, float uu, float vv, float inv_k)
+{
+    Scales sc = {h->neg_lr, h->neg_lr, h->neg_lr, h->neg_lr};
+    sc.uf = kernel_adagrad_scale(st->acc_user_f + u, g2 * (vv * inv_k), h->neg_lr, h->eps);
+    sc.vf = kernel_adagrad_scale(e + ROW_ACC_F, g2 * (uu * inv_k), h->neg_lr, h->eps);
+    if (has_b) {
+        sc.ub = kernel_adagrad_scale(st->acc_user_b + u, g2, h->neg_lr, h->eps);
+        sc.vb = kernel_adagrad_scale(e + ROW_ACC_B, g2, h->neg_lr, h->eps);
+    }
+    return sc;
+}
+
+/* Prefetches the w floats of a staged item row for writing. */
+LANES_INLINE void prefetch_row(const float *row, size_t w)
+{
+    for (size_t c = 0; c < w; c += 16)
+        __builtin_prefetch(row + c, 1);
+}
+
 /* Ratings j0..j1-1 of a cell, one at a time: z = <u, v> + b_u + b_v; pred = sigmoid_range(z)
- * or z; g = d (pred - y)^2 / dz; then both rows step from their old values: with Adagrad
- * each row's accumulator gains the mean of its gradient's squares (g^2 <v,v>/k for the
- * user's factors, g^2 <u,u>/k for the item's, g^2 for each bias). Returns the sum of the
- * squared errors. The k sums run in 16 fixed lanes, then pairwise (k a multiple of 16:
- * vectorised; otherwise the same arithmetic element by element). */
-BLOCKS_CLONES
-static double cell_run(const Blocks *b, const BlockStep *st, const Hyper *h, float *stage,
-                       size_t j0, size_t j1)
+ * or z; g = d (pred - y)^2 / dz; then both rows step from their old values (kernel.h), with
+ * Adagrad's scales when it is on. Returns the sum of the squared errors. The k sums run in
+ * 16 fixed lanes, then pairwise (lanes.h); the squared norms only for Adagrad. h comes by
+ * value: a copy the rows' float stores cannot alias, so its fields stay in registers. */
+LANES_CLONES
+static double cell_run(const Blocks *b, const BlockStep *st, Hyper h, float *stage, size_t j0,
+                       size_t j1)
 {
     Model *m = st->m;
-    const size_t k = b->k, w = b->stride, k16 = k / 16 * 16;
+    const size_t k = b->k, w = b->stride;
     const float inv_k = 1.0f / (float)k;
     double sq = 0.0;
     for (size_t j = j0; j < j1; j++) {
-        if (j + ITEM_AHEAD < j1) {
-            const float *nx = stage + (size_t)b->r_item[j + ITEM_AHEAD] * w;
-            for (size_t c = 0; c < w; c += 16)
-                __builtin_prefetch(nx + c, 1);
-        }
+        if (j + ITEM_AHEAD < j1)
+            prefetch_row(stage + (size_t)b->r_item[j + ITEM_AHEAD] * w, w);
         const size_t u = (size_t)b->r_user[j];
         float *pu = m->user_f + u * k, *q = stage + (size_t)b->r_item[j] * w, *e = q + k;
+        float *bu = h.has_b ? m->user_b + u : NULL;
         V16 d = {0}, pp = {0}, qq = {0};
-        for (size_t c = 0; c < k16; c += 16) {
-            V16 x, y;
-            LOAD16(x, pu + c), LOAD16(y, q + c);
-            d += x * y, pp += x * x, qq += y * y;
-        }
-        if (k16 < k) { /* the last k % 16 factors, in lanes 0.. */
-            float ds[16], ps[16], qs[16];
-            memcpy(ds, &d, sizeof ds), memcpy(ps, &pp, sizeof ps), memcpy(qs, &qq, sizeof qs);
-            for (size_t c = k16; c < k; c++) {
-                ds[c - k16] += pu[c] * q[c];
-                ps[c - k16] += pu[c] * pu[c];
-                qs[c - k16] += q[c] * q[c];
-            }
-            memcpy(&d, ds, sizeof d), memcpy(&pp, ps, sizeof pp), memcpy(&qq, qs, sizeof qq);
-        }
+        if (h.adagrad)
+            lanes_accumulate(&d, &pp, &qq, pu, q, k);
+        else
+            lanes_accumulate(&d, NULL, NULL, pu, q, k);
         V16_FOLD(d);
-        float z = d[0];
-        float *bu = h->has_b ? m->user_b + u : NULL;
+        float z = d[0], sg;
         if (bu)
             z = z + (*bu + e[ROW_BIAS]);
-        float pred = z, g;
-        if (h->has_range) {
-            const float sg = 1.0f / (1.0f + expf(-z));
-            pred = sg * h->span + h->lo;
-            const float err = pred - b->r_y[j];
-            g = ((2.0f * err * h->span) * (1.0f - sg)) * sg;
-            sq += (double)err * (double)err;
-        } else {
-            const float err = pred - b->r_y[j];
-            g = 2.0f * err;
-            sq += (double)err * (double)err;
-        }
-        float su = h->neg_lr, sv = h->neg_lr, sbu = h->neg_lr, sbv = h->neg_lr;
-        if (h->adagrad) {
-            const float g2 = g * g;
-            float *au = st->acc_user_f + u;
+        const float err = kernel_predict(&sg, z, h.has_range, h.lo, h.span) - b->r_y[j];
+        const float g = kernel_dz(err, sg, 2.0f, h.has_range, h.span);
+        sq += (double)err * (double)err;
+        Scales sc = {h.neg_lr, h.neg_lr, h.neg_lr, h.neg_lr};
+        if (h.adagrad) {
             V16_FOLD(pp);
             V16_FOLD(qq);
-            *au += g2 * (qq[0] * inv_k);
-            e[ROW_ACC_F] += g2 * (pp[0] * inv_k);
-            su = h->neg_lr / (sqrtf(*au) + h->eps);
-            sv = h->neg_lr / (sqrtf(e[ROW_ACC_F]) + h->eps);
-            if (bu) {
-                float *abu = st->acc_user_b + u;
-                *abu += g2;
-                e[ROW_ACC_B] += g2;
-                sbu = h->neg_lr / (sqrtf(*abu) + h->eps);
-                sbv = h->neg_lr / (sqrtf(e[ROW_ACC_B]) + h->eps);
-            }
+            sc = adagrad_scales(st, &h, u, e, bu != NULL, g * g, pp[0], qq[0], inv_k);
         }
-        const float gu = g * su, gv = g * sv, dc = h->decay;
-        for (size_t c = 0; c < k16; c += 16) {
-            V16 x, y;
-            LOAD16(x, pu + c), LOAD16(y, q + c);
-            const V16 nx = x * dc + y * gu, ny = y * dc + x * gv;
-            memcpy(pu + c, &nx, sizeof nx);
-            memcpy(q + c, &ny, sizeof ny);
-        }
-        for (size_t c = k16; c < k; c++) {
-            const float x = pu[c], y = q[c];
-            pu[c] = x * dc + y * gu;
-            q[c] = y * dc + x * gv;
-        }
+        kernel_pair_step(pu, q, k, h.decay, g * sc.uf, g * sc.vf);
         if (bu) {
-            *bu = *bu * dc + g * sbu;
-            e[ROW_BIAS] = e[ROW_BIAS] * dc + g * sbv;
+            kernel_row_step(bu, &g, 1, h.decay, sc.ub);
+            kernel_row_step(e + ROW_BIAS, &g, 1, h.decay, sc.vb);
         }
     }
     return sq;
@@ -472,7 +444,7 @@ static void cell_fit(const Blocks *b, const BlockStep *st, float *stage, size_t 
         schedule_at_pos(st->sched, ((double)st->iter + (double)(a - c0) / n) / total, &lr, &mom);
         h.neg_lr = (float)-lr;
         h.decay = (float)(1.0 - lr * st->wd);
-        exact_add(sq, cell_run(b, st, &h, stage, a, e));
+        exact_add(sq, cell_run(b, st, h, stage, a, e));
     }
 }
 

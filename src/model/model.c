@@ -16,14 +16,7 @@
 #include "collab/base/check.h"
 #include "collab/base/lanes.h"
 #include "collab/base/rng.h"
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-/* x86-64-v4 (AVX-512 with DQ) converts floats to int64 eight at a time. */
-#define MODEL_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
-#else
-#define MODEL_CLONES
-#endif
-#define MODEL_INLINE static inline __attribute__((always_inline))
+#include "collab/model/kernel.h"
 
 void model_nn_sizes(ModelSpec *s, size_t n_users, size_t n_items)
 {
@@ -135,11 +128,6 @@ static float dot_k(const float *a, const float *b, size_t k)
     return s;
 }
 
-static float sigmoidf(float z)
-{
-    return 1.0f / (1.0f + expf(-z));
-}
-
 /* Four ratings' dot products at once: each is dot_k's sequential sum (the same bits),
  * but four independent chains keep the adder busy where one chain waits on latency. */
 static void dot_k4(float *out, const float *const a[4], const float *const b[4], size_t k)
@@ -183,7 +171,8 @@ void model_forward(float *pred, float *z, const Model *m, const int32_t *urow, c
         if (m->user_b)
             zj = zj + (m->user_b[u] + ibias[j]); /* torch: res += (b_u + b_i) */
         z[j] = zj;
-        pred[j] = s->has_range ? sigmoidf(zj) * span + s->y_lo : zj;
+        float sg;
+        pred[j] = kernel_predict(&sg, zj, s->has_range, s->y_lo, span);
     }
 }
 
@@ -209,7 +198,8 @@ void model_forward_slots(float *pred, const Model *m, const int32_t *urow, const
             float zj = z[q];
             if (m->user_b)
                 zj = zj + (m->user_b[u] + vb[slot[j]]); /* as model_forward */
-            pred[j] = s->has_range ? sigmoidf(zj) * span + s->y_lo : zj;
+            float sg;
+            pred[j] = kernel_predict(&sg, zj, s->has_range, s->y_lo, span);
         }
     }
 }
@@ -229,8 +219,9 @@ void model_forward_items(float *pred, float *z, const ModelSpec *s, const float 
     if (s->kind == MODEL_DOTBIAS)
         for (size_t j = 0; j < n; j++)
             z[j] = z[j] + (ub + ibias[j]);
+    float sg;
     for (size_t j = 0; j < n; j++)
-        pred[j] = s->has_range ? sigmoidf(z[j]) * span + s->y_lo : z[j];
+        pred[j] = kernel_predict(&sg, z[j], s->has_range, s->y_lo, span);
 }
 
 double model_mse(float *dpred, const float *pred, const float *y, size_t n, double denom)
@@ -284,22 +275,17 @@ void model_nn_take_rows(Model *m, float *pred, const float *gpred, const float *
 void model_squash(float *pred, const float *z, const ModelSpec *s, size_t n)
 {
     const float span = s->y_hi - s->y_lo;
+    float sg;
     for (size_t j = 0; j < n; j++)
-        pred[j] = s->has_range ? sigmoidf(z[j]) * span + s->y_lo : z[j];
+        pred[j] = kernel_predict(&sg, z[j], s->has_range, s->y_lo, span);
 }
 
 void model_squash_backward(float *dz, const float *dpred, const float *z, const ModelSpec *s,
                            size_t n)
 {
     const float span = s->y_hi - s->y_lo;
-    for (size_t j = 0; j < n; j++) {
-        float d = dpred[j];
-        if (s->has_range) {
-            const float sg = sigmoidf(z[j]);
-            d = ((d * span) * (1.0f - sg)) * sg;
-        }
-        dz[j] = d;
-    }
+    for (size_t j = 0; j < n; j++)
+        dz[j] = s->has_range ? kernel_range_grad(dpred[j], kernel_sigmoid(z[j]), span) : dpred[j];
 }
 
 void model_backward(Model *m, float *g_irows, float *g_ibias, const float *dpred, const float *pred,
@@ -311,18 +297,13 @@ void model_backward(Model *m, float *g_irows, float *g_ibias, const float *dpred
     (void)pred; /* the sigmoid is recomputed from z, which is exact */
     for (size_t j = 0; j < n; j++) {
         const size_t u = (size_t)urow[j];
-        float dz = dpred[j];
-        if (s->has_range) {
-            /* d sigmoid_range / dz = span * s (1 - s), in torch's operation order. */
-            float sg = sigmoidf(z[j]);
-            dz = ((dz * span) * (1.0f - sg)) * sg;
-        }
+        const float dz =
+            s->has_range ? kernel_range_grad(dpred[j], kernel_sigmoid(z[j]), span) : dpred[j];
         const float *uf = m->user_f + u * k, *vf = irows + j * k;
-        float *gu = m->g_user_f + u * k, *gv = g_irows + j * k;
-        for (size_t c = 0; c < k; c++) {
-            gu[c] += dz * vf[c];
+        float *gv = g_irows + j * k;
+        kernel_row_add(m->g_user_f + u * k, vf, k, dz);
+        for (size_t c = 0; c < k; c++)
             gv[c] = dz * uf[c];
-        }
         if (m->user_b) {
             m->g_user_b[u] += dz;
             g_ibias[j] = dz;
@@ -332,38 +313,11 @@ void model_backward(Model *m, float *g_irows, float *g_ibias, const float *dpred
 
 /* ------------------------------------------------------------------ fused sparse step */
 
-/* <a, b> in a fixed order that vectorises: DOT_LANES partial sums (term c goes to lane
- * c % DOT_LANES), then halved pairwise. */
-enum { DOT_LANES = 16, FUSED_AHEAD = 4 };
-
-/* Lane 0 of v after halving pairwise (lanes.h). */
-MODEL_INLINE float hsum16(V16 v)
-{
-    V16_FOLD(v);
-    return v[0];
-}
-
-MODEL_INLINE float dot_lanes(const float *restrict a, const float *restrict b, size_t k)
-{
-    V16 lane = {0};
-    size_t c = 0;
-    for (; c + DOT_LANES <= k; c += DOT_LANES) {
-        V16 x, y;
-        memcpy(&x, a + c, sizeof x);
-        memcpy(&y, b + c, sizeof y);
-        lane += x * y;
-    }
-    if (c < k) {
-        V16 t = {0};
-        for (size_t l = 0; c + l < k; l++)
-            t[l] = a[c + l] * b[c + l];
-        lane += t;
-    }
-    return hsum16(lane);
-}
+/* Ratings ahead whose item row and accumulator are prefetched. */
+enum { FUSED_AHEAD = 4 };
 
 /* acc (k) = or += trunc(dzq * uf[c]): the fixed-point item gradient of one rating. */
-MODEL_INLINE void acc_item(int64_t *restrict acc, const float *restrict uf, float dzq, size_t k,
+LANES_INLINE void acc_item(int64_t *restrict acc, const float *restrict uf, float dzq, size_t k,
                            int first)
 {
     if (first)
@@ -374,7 +328,7 @@ MODEL_INLINE void acc_item(int64_t *restrict acc, const float *restrict uf, floa
             acc[c] += (int64_t)(dzq * uf[c]);
 }
 
-MODEL_CLONES
+LANES_CLONES
 void model_fused_user(float *restrict gu, float *restrict pred, const ModelSpec *s,
                       const float *restrict uf, float ub, const FusedRatings *fr, size_t j0,
                       size_t j1)
@@ -396,21 +350,15 @@ void model_fused_user(float *restrict gu, float *restrict pred, const ModelSpec 
         }
         const size_t sl = (size_t)fr->slot[j];
         const float *restrict v = fr->vf[sl];
-        float z = dot_lanes(uf, v, k);
+        float z = lanes_dot(uf, v, k);
         if (bias)
             z = z + (ub + fr->vb[sl]);
-        float sg = 0.0f, pj = z;
-        if (s->has_range) {
-            sg = sigmoidf(z);
-            pj = sg * span + s->y_lo;
-        }
+        float sg;
+        const float pj = kernel_predict(&sg, z, s->has_range, s->y_lo, span);
         pred[j] = pj;
         /* model_mse's dpred, then model_backward's dz, in the same operation order. */
-        float dz = fr->dscale * (pj - fr->y[j]);
-        if (s->has_range)
-            dz = ((dz * span) * (1.0f - sg)) * sg;
-        for (size_t c = 0; c < k; c++)
-            gu[c] += dz * v[c];
+        const float dz = kernel_dz(pj - fr->y[j], sg, fr->dscale, s->has_range, span);
+        kernel_row_add(gu, v, k, dz);
         gu[k] += dz;
         const float dzq = dz * fr->qscale;
         int64_t *a = fr->acc + sl * w;
@@ -422,7 +370,7 @@ void model_fused_user(float *restrict gu, float *restrict pred, const ModelSpec 
     }
 }
 
-MODEL_CLONES
+LANES_CLONES
 void model_fixed_to_float(float *restrict g, const int64_t *restrict a, size_t w, double inv)
 {
     for (size_t c = 0; c < w; c++)

@@ -15,13 +15,8 @@
 #include <string.h>
 
 #include "collab/base/check.h"
+#include "collab/base/lanes.h"
 #include "collab/base/rng.h"
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define NN_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define NN_CLONES
-#endif
 
 /* Init stream table ids of the head: weights 16 + l, biases 32 + l (the embedding
  * tables use 0..3). */
@@ -138,7 +133,7 @@ static inline float relu(float a)
 }
 
 /* y (B, o) = x (B, n) @ wt (n, o) (+ bias (o), added last; NULL: none). */
-NN_CLONES
+LANES_CLONES
 static void linear_forward(float *restrict y, const float *restrict x, const float *restrict wt,
                            const float *bias, size_t B, size_t n, size_t o)
 {
@@ -159,7 +154,7 @@ static void linear_forward(float *restrict y, const float *restrict x, const flo
 }
 
 /* g_wt (n, o) += x^T dy, rows i in order; g_b (o) += column sums of dy (NULL: none). */
-NN_CLONES
+LANES_CLONES
 static void linear_grad_w(float *restrict g_wt, float *g_b, const float *restrict x,
                           const float *restrict dy, size_t B, size_t n, size_t o)
 {
@@ -187,7 +182,7 @@ static void transpose(float *restrict wo, const float *restrict wt, size_t n, si
 
 /* dx (B, n) = dy (B, o) @ wo, wo = wt^T (o, n): dx[i, c] = sum_j dy[i, j] wt[c, j], the
  * terms added in order of j, along contiguous rows of wo. */
-NN_CLONES
+LANES_CLONES
 static void linear_grad_x(float *restrict dx, const float *restrict dy, const float *restrict wo,
                           size_t B, size_t n, size_t o)
 {

@@ -15,12 +15,7 @@
 
 #include "collab/base/check.h"
 #include "collab/base/lanes.h"
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define OPTIM_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define OPTIM_CLONES
-#endif
+#include "collab/model/kernel.h"
 
 void optim_init(Optim *o, const OptimConfig *cfg, size_t n)
 {
@@ -99,7 +94,7 @@ void optim_reset(Optim *o)
 
 typedef OptimScalars AdamScalars;
 
-OPTIM_CLONES
+LANES_CLONES
 static void adam_kernel(float *restrict p, const float *restrict g, float *restrict m,
                         float *restrict v, size_t n, AdamScalars s)
 {
@@ -116,7 +111,7 @@ static void adam_kernel(float *restrict p, const float *restrict g, float *restr
     }
 }
 
-OPTIM_CLONES
+LANES_CLONES
 static void sgd_kernel(float *restrict p, const float *restrict g, float *restrict m, size_t n,
                        float decay, float mom, float neg_lr, int use_mom)
 {
@@ -215,51 +210,14 @@ void optim_begin_step(Optim *o, float *p, double lr)
     o->decay_prod *= 1.0 - lr * o->cfg.wd;
 }
 
-/* Sum of g[j]^2 over a row in a fixed order that vectorises: ADA_LANES partial sums
- * (element j goes to lane j % ADA_LANES), then halved pairwise. The order is part of the
- * definition, so every instruction set gives the same bits. */
-enum { ADA_LANES = LANES };
-
-static inline __attribute__((always_inline)) float sum_squares(const float *restrict g, size_t w)
+/* Row-wise Adagrad on one table row of width w: one accumulator, which gains the row's mean
+ * g^2 (its sum of squares in 16 lanes, so every instruction set gives the same bits); the
+ * step scale is formed once per row. */
+LANES_INLINE void adagrad_row(float *restrict p, const float *restrict g, float *acc, size_t w,
+                              float decay, float neg_lr, float eps)
 {
-    V16 lane = {0};
-    size_t j = 0;
-    for (; j + ADA_LANES <= w; j += ADA_LANES) {
-        V16 x;
-        memcpy(&x, g + j, sizeof x);
-        lane += x * x;
-    }
-    if (j < w) {
-        V16 t = {0};
-        for (size_t l = 0; j + l < w; l++)
-            t[l] = g[j + l] * g[j + l];
-        lane += t;
-    }
-    V16_FOLD(lane);
-    return lane[0];
-}
-
-/* Row-wise Adagrad on one table row of width w: one accumulator, the row's mean g^2; the
- * step scale -lr / (sqrt(acc) + eps) is formed once per row. */
-static inline __attribute__((always_inline)) void adagrad_row(float *restrict p,
-                                                              const float *restrict g, float *acc,
-                                                              size_t w, float decay, float neg_lr,
-                                                              float eps)
-{
-    const float a = *acc + (w == 1 ? g[0] * g[0] : sum_squares(g, w) / (float)w);
-    *acc = a;
-    const float scale = neg_lr / (sqrtf(a) + eps);
-    for (size_t j = 0; j < w; j++)
-        p[j] = p[j] * decay + g[j] * scale;
-}
-
-/* Plain SGD on one table row: p = p*decay + g*(-lr). */
-static inline __attribute__((always_inline)) void sgd_row(float *restrict p,
-                                                          const float *restrict g, size_t w,
-                                                          float decay, float neg_lr)
-{
-    for (size_t j = 0; j < w; j++)
-        p[j] = p[j] * decay + g[j] * neg_lr;
+    const float gain = w == 1 ? g[0] * g[0] : lanes_dot(g, g, w) / (float)w;
+    kernel_row_step(p, g, w, decay, kernel_adagrad_scale(acc, gain, neg_lr, eps));
 }
 
 void optim_prefetch_row(const Optim *o, const float *p, size_t gi, size_t r)
@@ -279,7 +237,7 @@ void optim_prefetch_row(const Optim *o, const float *p, size_t gi, size_t r)
     }
 }
 
-OPTIM_CLONES
+LANES_CLONES
 void optim_step_row(Optim *o, float *p, size_t gi, size_t r, const float *const g[2],
                     const OptimScalars *s)
 {
@@ -295,7 +253,7 @@ void optim_step_row(Optim *o, float *p, size_t gi, size_t r, const float *const 
         if (o->cfg.kind == OPTIM_SPARSE_ADAM)
             adam_kernel(p + off, g[i], o->m + off, o->v + off, w, *s);
         else if (o->cfg.kind == OPTIM_SPARSE_SGD)
-            sgd_row(p + off, g[i], w, s->decay, s->neg_lr);
+            kernel_row_step(p + off, g[i], w, s->decay, s->neg_lr);
         else
             adagrad_row(p + off, g[i], &o->acc[gi][i][r], w, s->decay, s->neg_lr, s->eps);
     }
