@@ -311,7 +311,7 @@ int cli_load_dataset(Dataset *ds, const Ctx *ctx, const Options *o, Status *st)
     memset(ds, 0, sizeof *ds);
     if (cli_data_options(&d, o, st))
         return st->code; /* local and identical on every rank */
-    const SplitSpec sp = {o->valid_file, o->valid_pct, (uint64_t)o->seed};
+    const SplitSpec sp = {o->valid_file, o->valid_pct, (uint64_t)o->seed, 0, 0};
     const double t0 = MPI_Wtime();
     const int prepared = prep_is_file(d.path, ctx->comm);
     if (prepared && prepared_options(o, d.path, st))
