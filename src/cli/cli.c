@@ -51,6 +51,10 @@ const OptSpec CLI_DATA_OPTS[] = {
     OPT("valid-file", OPT_STR, valid_file, "PATH",
         "explicit validation file (same format) instead of a random split", NULL),
     OPT("seed", OPT_INT, seed, "N", "seed of the split, the init and the batch order", "42"),
+    OPT("folds", OPT_INT, folds, "K",
+        "cut the rows into K folds by --seed (instead of --valid-pct); 0: no folds", "0"),
+    OPT("fold", OPT_INT, fold, "I", "with --folds: hold out fold I (0..K-1) for validation",
+        "0"),
     OPT_END,
 };
 

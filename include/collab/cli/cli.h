@@ -18,7 +18,7 @@ typedef struct Options {
     const char *data, *format, *item_name, *sep, *header, *user_col, *item_col, *rating_col;
     const char *time_col, *items_file, *rating_range, *valid_file;
     double valid_pct;
-    int64_t seed;
+    int64_t seed, folds, fold;
     int skip_bad_lines;
     /* model */
     const char *model, *y_range, *layers, *batchnorm;
