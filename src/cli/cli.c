@@ -224,7 +224,8 @@ const OptSpec CLI_SWEEP_OPTS[] = {
     OPT("keep-models", OPT_FLAG, keep_models, NULL,
         "keep every trial's final model as DIR/trials/ID/model.h5", NULL),
     OPT("quiet", OPT_FLAG, quiet, NULL, "print only the table and errors", NULL),
-    OPT("verbose", OPT_FLAG, verbose, NULL, "also print each trial's timing", NULL),
+    OPT("verbose", OPT_FLAG, verbose, NULL,
+        "trials log train --verbose's timings and counters into their train.log", NULL),
     OPT_END,
 };
 

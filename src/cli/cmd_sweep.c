@@ -452,10 +452,12 @@ static int sweep_train(SweepRun *run)
     run->groups = run->world->size / r;
     ctx_split(&run->group, run->world, run->world->rank / r, run->world->rank);
     sweep_dealer_init(&dealer, run->world);
-    log_info("sweep: %zu configurations x %d folds = %zu trials, %zu to train, in %d groups of "
-             "%d rank%s (%s)\n",
-             run->plan.configs.n, run->plan.n_folds, run->plan.n_trials, run->n_deal, run->groups,
-             r, r > 1 ? "s" : "", run->plan.o->sweep_dir);
+    const SweepPlan *p = &run->plan;
+    log_info("sweep: %zu configuration%s x %d fold%s = %zu trial%s, %zu to train, in %d "
+             "group%s of %d rank%s (%s)\n",
+             p->configs.n, p->configs.n == 1 ? "" : "s", p->n_folds, p->n_folds == 1 ? "" : "s",
+             p->n_trials, p->n_trials == 1 ? "" : "s", run->n_deal, run->groups,
+             run->groups == 1 ? "" : "s", r, r == 1 ? "" : "s", p->o->sweep_dir);
     group_loop(run, &dealer);
     int how[2] = {run->io_failed, run->stopped};
     CHECK_MPI(MPI_Allreduce(MPI_IN_PLACE, how, 2, MPI_INT, MPI_MAX, run->world->comm));
