@@ -26,11 +26,13 @@ tail -n +2 "$TMP/sw/plan.txt" >"$TMP/plan"
 [ "$(wc -l <"$TMP/plan")" = 8 ] || fail "the plan does not list 8 trials"
 while IFS="$tab" read -r id settings fold args; do
     set -f
-    $COLLAB $args --output "$TMP/alone.h5" --progress never --quiet >/dev/null ||
+    $COLLAB $args --output "$TMP/alone.h5" --progress never --quiet >/dev/null </dev/null ||
         fail "train $args"
     set +f
     same_model "$TMP/alone.h5" "$TMP/sw/trials/$id/model.h5"
+    echo "$id" >>"$TMP/compared"
 done <"$TMP/plan"
+[ "$(wc -l <"$TMP/compared")" = 8 ] || fail "not every trial was compared with train alone"
 grep -q "^c0003-f1${tab}lr=1e-2 n-factors=8${tab}1${tab}train --data $TMP/slice --folds 2 --fold 1 --n-factors 8 --epochs 2 --lr 0.01$" "$TMP/plan" ||
     fail "plan line of c0003-f1"
 # --refit: the best configuration on every rating.
