@@ -13,7 +13,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +28,6 @@
 #include "collab/cli/sweep_trial.h"
 #include "collab/data/split.h"
 #include "collab/store/checkpoint.h"
-#include "collab/store/metrics_file.h"
 #include "collab/store/sweep_file.h"
 #include "collab/train/signals.h"
 #include "collab/train/sweep.h"
@@ -91,14 +89,11 @@ static int fold_options(SweepRun *run, Status *st)
         return status_set(st, STATUS_USAGE,
                           "option --fold: a sweep trains every fold of --folds K; drop --fold");
     if (o->pairs && (o->folds || o->valid_file))
-        return status_set(st, STATUS_USAGE,
-                          "option --pairs: the pairs are the folds; drop "
-                          "--%s",
+        return status_set(st, STATUS_USAGE, "option --pairs: the pairs are the folds; drop --%s",
                           o->folds ? "folds" : "valid-file");
     if (o->pairs && o->refit && !o->data)
         return status_set(st, STATUS_USAGE,
-                          "option --refit with --pairs needs --data: the "
-                          "whole data to retrain on");
+                          "option --refit with --pairs needs --data: the whole data to retrain on");
     run->plan.kind = o->pairs ? FOLDS_PAIRS : o->folds ? FOLDS_K : FOLDS_NONE;
     run->plan.n_folds = o->folds ? (int)o->folds : 1;
     return o->pairs ? parse_pairs(run, o->pairs, st) : STATUS_OK;
@@ -125,8 +120,8 @@ static int sweep_options(SweepRun *run, Status *st)
                           (long long)o->ranks_per_trial, np, np);
     if (o->resume && strcmp(o->resume, "auto"))
         return status_set(st, STATUS_USAGE,
-                          "option --resume: a sweep resumes from its "
-                          "--sweep-dir: give --resume auto, not '%s'",
+                          "option --resume: a sweep resumes from its --sweep-dir: give --resume "
+                          "auto, not '%s'",
                           o->resume);
     if (cli_data_options(&d, o, st) || fold_options(run, st))
         return st->code;
@@ -174,9 +169,10 @@ static char *plan_text(const SweepRun *run)
             snprintf(args, sizeof args, " (%s)", st.msg);
         else
             sweep_trial_args(args, sizeof args, &t);
-        const int n = snprintf(line, sizeof line, "%s\t%s\t%d\ttrain%s\n", strrchr(dir, '/') + 1,
-                               run->plan.configs.c[i / (size_t)run->plan.n_folds].text,
-                               (int)(i % (size_t)run->plan.n_folds), args);
+        int n = snprintf(line, sizeof line, "%s\t%s\t%d\ttrain%s\n", strrchr(dir, '/') + 1,
+                         run->plan.configs.c[i / (size_t)run->plan.n_folds].text,
+                         (int)(i % (size_t)run->plan.n_folds), args);
+        n = n < (int)sizeof line ? n : (int)sizeof line - 1;
         while (used + (size_t)n + 1 > cap)
             text = xrealloc(text, cap *= 2);
         memcpy(text + used, line, (size_t)n + 1);
@@ -394,12 +390,14 @@ static int sweep_report(const SweepRun *run, int *best, size_t *left, Status *st
                             run->groups,         *left == 0};
     snprintf(path, sizeof path, "%s/sweep.h5", run->plan.o->sweep_dir);
     sweep_table_write(path, &info, rec, run->plan.n_trials, cs, run->plan.configs.n, st);
-    if (log_verbosity() >= LOG_QUIET)
-        print_table(run, cs, rec);
-    if (*best >= 0)
+    print_table(run, cs, rec); /* --quiet too: the table is the sweep's result */
+    if (*best >= 0 && isfinite(cs[*best].sd))
         printf("best: %s: %s %.4f +- %.4f over %d of %d folds\n", cs[*best].settings,
                run->plan.o->metric, cs[*best].mean, cs[*best].sd, cs[*best].done,
                run->plan.n_folds);
+    else if (*best >= 0)
+        printf("best: %s: %s %.4f (%d of %d folds)\n", cs[*best].settings,
+               run->plan.o->metric, cs[*best].mean, cs[*best].done, run->plan.n_folds);
     printf("table: %s (%zu of %zu trials recorded)\n", path, run->plan.n_trials - *left,
            run->plan.n_trials);
     fflush(stdout);
