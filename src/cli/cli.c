@@ -53,8 +53,7 @@ const OptSpec CLI_DATA_OPTS[] = {
     OPT("seed", OPT_INT, seed, "N", "seed of the split, the init and the batch order", "42"),
     OPT("folds", OPT_INT, folds, "K",
         "cut the rows into K folds by --seed (instead of --valid-pct); 0: no folds", "0"),
-    OPT("fold", OPT_INT, fold, "I", "with --folds: hold out fold I (0..K-1) for validation",
-        "0"),
+    OPT("fold", OPT_INT, fold, "I", "with --folds: hold out fold I (0..K-1) for validation", "0"),
     OPT_END,
 };
 
@@ -195,8 +194,7 @@ const OptSpec CLI_SWEEP_OPTS[] = {
         "options): every combination; with --trials also ranges LO:HI or LO:HI:log",
         NULL),
     OPT("trials", OPT_INT, trials, "N",
-        "random search: N configurations drawn from --grid's lists and ranges (0: the grid)",
-        "0"),
+        "random search: N configurations drawn from --grid's lists and ranges (0: the grid)", "0"),
     OPT("search-seed", OPT_INT, search_seed, "N", "seed of the random search's draws", "1"),
     OPT("configs", OPT_STR, configs, "PATH",
         "a file of configurations, one per line: NAME=VALUE NAME=VALUE ... (# comments)", NULL),
@@ -207,18 +205,15 @@ const OptSpec CLI_SWEEP_OPTS[] = {
     OPT("ranks-per-trial", OPT_INT, ranks_per_trial, "R",
         "ranks that train each trial together; -np / R groups train at once", "1"),
     OPT("metric", OPT_STR, metric, "M",
-        "rank configurations by rmse or mae of the last epoch, averaged over the folds",
-        "rmse"),
+        "rank configurations by rmse or mae of the last epoch, averaged over the folds", "rmse"),
     OPT("sweep-dir", OPT_STR, sweep_dir, "DIR",
-        "the sweep's folder: its plan, every trial's record and checkpoints, sweep.h5",
-        "sweep"),
+        "the sweep's folder: its plan, every trial's record and checkpoints, sweep.h5", "sweep"),
     OPT("resume", OPT_STR, resume, "auto",
         "continue the sweep in --sweep-dir: finished trials are kept, stopped ones resume "
         "from their checkpoints",
         NULL),
     OPT("refit", OPT_FLAG, refit, NULL,
-        "then train the best configuration on all the data (no validation) into --output",
-        NULL),
+        "then train the best configuration on all the data (no validation) into --output", NULL),
     OPT("output", OPT_STR, output, "PATH", "the model file of --refit (default: DIR/best.h5)",
         NULL),
     OPT("keep-models", OPT_FLAG, keep_models, NULL,
@@ -322,9 +317,9 @@ static const OptSpec *const LRFIND_GROUPS[] = {CLI_DATA_OPTS, CLI_MODEL_OPTS, CL
                                                CLI_LRFIND_OPTS, CLI_OUTPUT_OPTS, NULL};
 static const OptSpec *const SHOWBATCH_GROUPS[] = {CLI_DATA_OPTS, CLI_BATCH_OPTS,
                                                   CLI_SHOWBATCH_OPTS, CLI_HELP_OPTS, NULL};
-static const OptSpec *const SWEEP_GROUPS[] = {CLI_DATA_OPTS,   CLI_MODEL_OPTS, CLI_TRAIN_OPTS,
-                                              CLI_BLOCKS_OPTS, CLI_SWEEP_OPTS, CLI_HELP_OPTS,
-                                              NULL};
+static const OptSpec *const SWEEP_GROUPS[] = {
+    CLI_DATA_OPTS, CLI_MODEL_OPTS, CLI_TRAIN_OPTS, CLI_BLOCKS_OPTS, CLI_SWEEP_OPTS, CLI_HELP_OPTS,
+    NULL};
 static const OptSpec *const SYNTH_GROUPS[] = {CLI_SYNTH_OPTS, CLI_HELP_OPTS, NULL};
 static const OptSpec *const PREPARE_GROUPS[] = {CLI_PREPARE_OPTS, CLI_HELP_OPTS, NULL};
 

@@ -333,7 +333,8 @@ static void print_report(const EvalRun *run, const Options *o, const double *err
     if (o->input)
         snprintf(where, sizeof where, "%.500s", o->input);
     else if (run->u.train.folds)
-        snprintf(where, sizeof where, "the validation split of %.300s (--folds %lld --fold %lld "
+        snprintf(where, sizeof where,
+                 "the validation split of %.300s (--folds %lld --fold %lld "
                  "--seed %lld)",
                  run->u.train.data ? run->u.train.data : "the embedded data",
                  (long long)run->u.train.folds, (long long)run->u.train.fold,

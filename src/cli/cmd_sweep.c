@@ -396,8 +396,8 @@ static int sweep_report(const SweepRun *run, int *best, size_t *left, Status *st
                run->plan.o->metric, cs[*best].mean, cs[*best].sd, cs[*best].done,
                run->plan.n_folds);
     else if (*best >= 0)
-        printf("best: %s: %s %.4f (%d of %d folds)\n", cs[*best].settings,
-               run->plan.o->metric, cs[*best].mean, cs[*best].done, run->plan.n_folds);
+        printf("best: %s: %s %.4f (%d of %d folds)\n", cs[*best].settings, run->plan.o->metric,
+               cs[*best].mean, cs[*best].done, run->plan.n_folds);
     printf("table: %s (%zu of %zu trials recorded)\n", path, run->plan.n_trials - *left,
            run->plan.n_trials);
     fflush(stdout);

@@ -85,7 +85,8 @@ static int fold_options(const Options *o, Status *st)
         return status_set(st, STATUS_USAGE, "option --folds: %lld is not 0 or in 2..%d",
                           (long long)o->folds, (int)SPLIT_MAX_FOLDS);
     if (o->fold != 0 && o->folds == 0)
-        return status_set(st, STATUS_USAGE, "option --fold %lld needs --folds K", (long long)o->fold);
+        return status_set(st, STATUS_USAGE, "option --fold %lld needs --folds K",
+                          (long long)o->fold);
     if (o->folds && (o->fold < 0 || o->fold >= o->folds))
         return status_set(st, STATUS_USAGE, "option --fold: %lld is not in 0..%lld",
                           (long long)o->fold, (long long)o->folds - 1);

@@ -301,9 +301,11 @@ static int check_data(hid_t file, const CkptData *d, const char *path, Status *s
         if (g < 0 || h5_attr_read_num(g, names[i], H5T_NATIVE_UINT64, H5T_INTEGER, &got))
             status_set(st, STATUS_DATA, "%s: the 'data' group is missing or damaged", path);
         else if (got != want[i] && i < 4)
-            status_set(st, STATUS_DATA, "%s: was written for other data: %s is %llu there, "
-                       "%llu here (same --data, --valid-pct or --folds and --fold, --seed and --item-name?)", path,
-                       names[i], (unsigned long long)got, (unsigned long long)want[i]);
+            status_set(st, STATUS_DATA,
+                       "%s: was written for other data: %s is %llu there, "
+                       "%llu here (same --data, --valid-pct or --folds and --fold, --seed and "
+                       "--item-name?)",
+                       path, names[i], (unsigned long long)got, (unsigned long long)want[i]);
         else if (got != want[i])
             status_set(st, STATUS_DATA, "%s: was written for other data: same sizes, but "
                        "different ratings or split (fingerprint mismatch)", path);
