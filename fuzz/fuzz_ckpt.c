@@ -171,7 +171,7 @@ static void read_prepared(const char *path)
     DataOptions o;
     data_options_default(&o);
     o.path = path;
-    const SplitSpec sp = {NULL, 0.2, 42};
+    const SplitSpec sp = {NULL, 0.2, 42, 0, 0};
     Dataset ds;
     Status st;
     status_clear(&st);

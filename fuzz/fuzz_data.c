@@ -49,7 +49,7 @@ static const uint8_t *split_items(const uint8_t *body, size_t n, size_t *n_ratin
  * and message and, when they succeed, the same sizes; aborts (a finding) otherwise. */
 static void compare_loads(const DataOptions *o)
 {
-    const SplitSpec sp = {NULL, 0.2, 42};
+    const SplitSpec sp = {NULL, 0.2, 42, 0, 0};
     Dataset a, b;
     Status sa, sb;
     status_clear(&sa);

@@ -51,6 +51,9 @@ const OptSpec CLI_DATA_OPTS[] = {
     OPT("valid-file", OPT_STR, valid_file, "PATH",
         "explicit validation file (same format) instead of a random split", NULL),
     OPT("seed", OPT_INT, seed, "N", "seed of the split, the init and the batch order", "42"),
+    OPT("folds", OPT_INT, folds, "K",
+        "cut the rows into K folds by --seed (instead of --valid-pct); 0: no folds", "0"),
+    OPT("fold", OPT_INT, fold, "I", "with --folds: hold out fold I (0..K-1) for validation", "0"),
     OPT_END,
 };
 
@@ -185,6 +188,42 @@ const OptSpec CLI_OUTPUT_OPTS[] = {
     OPT_END,
 };
 
+const OptSpec CLI_SWEEP_OPTS[] = {
+    OPT("grid", OPT_STR, grid, "SPEC",
+        "the settings to sweep, 'NAME=V1,V2 NAME=V3,V4 ...' (train's model and training "
+        "options): every combination; with --trials also ranges LO:HI or LO:HI:log",
+        NULL),
+    OPT("trials", OPT_INT, trials, "N",
+        "random search: N configurations drawn from --grid's lists and ranges (0: the grid)", "0"),
+    OPT("search-seed", OPT_INT, search_seed, "N", "seed of the random search's draws", "1"),
+    OPT("configs", OPT_STR, configs, "PATH",
+        "a file of configurations, one per line: NAME=VALUE NAME=VALUE ... (# comments)", NULL),
+    OPT("pairs", OPT_STR, pairs, "LIST",
+        "explicit folds TRAIN:TEST[,TRAIN:TEST...] (files; relative to a --data folder) "
+        "instead of --folds",
+        NULL),
+    OPT("ranks-per-trial", OPT_INT, ranks_per_trial, "R",
+        "ranks that train each trial together; -np / R groups train at once", "1"),
+    OPT("metric", OPT_STR, metric, "M",
+        "rank configurations by rmse or mae of the last epoch, averaged over the folds", "rmse"),
+    OPT("sweep-dir", OPT_STR, sweep_dir, "DIR",
+        "the sweep's folder: its plan, every trial's record and checkpoints, sweep.h5", "sweep"),
+    OPT("resume", OPT_STR, resume, "auto",
+        "continue the sweep in --sweep-dir: finished trials are kept, stopped ones resume "
+        "from their checkpoints",
+        NULL),
+    OPT("refit", OPT_FLAG, refit, NULL,
+        "then train the best configuration on all the data (no validation) into --output", NULL),
+    OPT("output", OPT_STR, output, "PATH", "the model file of --refit (default: DIR/best.h5)",
+        NULL),
+    OPT("keep-models", OPT_FLAG, keep_models, NULL,
+        "keep every trial's final model as DIR/trials/ID/model.h5", NULL),
+    OPT("quiet", OPT_FLAG, quiet, NULL, "print only the table and errors", NULL),
+    OPT("verbose", OPT_FLAG, verbose, NULL,
+        "trials log train --verbose's timings and counters into their train.log", NULL),
+    OPT_END,
+};
+
 /* ---- using a trained model ---- */
 
 #define OPT_SHORT(name, type, field, metavar, help, def, c) \
@@ -278,6 +317,9 @@ static const OptSpec *const LRFIND_GROUPS[] = {CLI_DATA_OPTS, CLI_MODEL_OPTS, CL
                                                CLI_LRFIND_OPTS, CLI_OUTPUT_OPTS, NULL};
 static const OptSpec *const SHOWBATCH_GROUPS[] = {CLI_DATA_OPTS, CLI_BATCH_OPTS,
                                                   CLI_SHOWBATCH_OPTS, CLI_HELP_OPTS, NULL};
+static const OptSpec *const SWEEP_GROUPS[] = {
+    CLI_DATA_OPTS, CLI_MODEL_OPTS, CLI_TRAIN_OPTS, CLI_BLOCKS_OPTS, CLI_SWEEP_OPTS, CLI_HELP_OPTS,
+    NULL};
 static const OptSpec *const SYNTH_GROUPS[] = {CLI_SYNTH_OPTS, CLI_HELP_OPTS, NULL};
 static const OptSpec *const PREPARE_GROUPS[] = {CLI_PREPARE_OPTS, CLI_HELP_OPTS, NULL};
 
@@ -286,6 +328,9 @@ const Command CLI_COMMANDS[] = {
      "collab-mpi train [OPTIONS]", TRAIN_GROUPS, cmd_train, NULL},
     {"lr-find", "sweep the learning rate and suggest one (the model is left untouched)",
      "collab-mpi lr-find [OPTIONS]", LRFIND_GROUPS, cmd_lr_find, NULL},
+    {"sweep", "train many configurations over folds in one job, in groups of ranks",
+     "collab-mpi sweep (--grid SPEC [--trials N] | --configs PATH) [OPTIONS]", SWEEP_GROUPS,
+     cmd_sweep, NULL},
     {"show-batch", "print a training batch: user, title, rating",
      "collab-mpi show-batch [OPTIONS]", SHOWBATCH_GROUPS, cmd_show_batch, NULL},
     {"synth", "write a synthetic MovieLens-shaped ratings set of any size",
@@ -315,7 +360,7 @@ const Command CLI_COMMANDS[] = {
 };
 
 /* Parses text as the option's type into its field; usage error naming the option. */
-static int opt_store(Options *o, const OptSpec *s, const char *text, Status *st)
+int cli_set_option(Options *o, const OptSpec *s, const char *text, Status *st)
 {
     char *field = (char *)o + s->offset, *end = NULL;
     errno = 0;
@@ -348,6 +393,11 @@ static const OptSpec *opt_find(const Command *cmd, const char *name, size_t len)
     return NULL;
 }
 
+const OptSpec *cli_find_option(const Command *cmd, const char *name)
+{
+    return opt_find(cmd, name, strlen(name));
+}
+
 /* The option whose one-letter alias is "-c", or NULL. */
 static const OptSpec *opt_find_short(const Command *cmd, const char *a)
 {
@@ -366,7 +416,7 @@ static void opt_defaults(Options *o, const Command *cmd)
     for (const OptSpec *const *g = cmd->groups; *g; g++)
         for (const OptSpec *s = *g; s->name; s++)
             if (s->def)
-                opt_store(o, s, s->def, &ignore);
+                cli_set_option(o, s, s->def, &ignore);
 }
 
 int cli_parse(Options *o, const Command *cmd, int argc, char **argv, Status *st)
@@ -397,7 +447,7 @@ int cli_parse(Options *o, const Command *cmd, int argc, char **argv, Status *st)
                                   s->metavar);
             val = argv[++i];
         }
-        if (opt_store(o, s, val ? val : "", st))
+        if (cli_set_option(o, s, val ? val : "", st))
             return st->code;
     }
     return STATUS_OK;
@@ -410,14 +460,16 @@ void cli_print_help(FILE *f, const Command *cmd)
                                          "show-batch", "synth", "Output",   "Other",
                                          "Checkpoints", "Model file", "Input file",
                                          "recommend", "similar", "biases", "pca", "evaluate",
-                                         "show-results", "prepare", "Blocked training"};
+                                         "show-results", "prepare", "Blocked training",
+                                         "Sweep"};
     const OptSpec *const known[] = {CLI_DATA_OPTS,      CLI_MODEL_OPTS,  CLI_TRAIN_OPTS,
                                     CLI_BATCH_OPTS,     CLI_LRFIND_OPTS, CLI_SHOWBATCH_OPTS,
                                     CLI_SYNTH_OPTS,     CLI_OUTPUT_OPTS, CLI_HELP_OPTS,
                                     CLI_CKPT_OPTS,      CLI_USE_OPTS,    CLI_PAIRS_OPTS,
                                     CLI_RECOMMEND_OPTS, CLI_SIMILAR_OPTS, CLI_BIASES_OPTS,
                                     CLI_PCA_OPTS,       CLI_EVALUATE_OPTS,
-                                    CLI_SHOWRESULTS_OPTS, CLI_PREPARE_OPTS, CLI_BLOCKS_OPTS};
+                                    CLI_SHOWRESULTS_OPTS, CLI_PREPARE_OPTS, CLI_BLOCKS_OPTS,
+                                    CLI_SWEEP_OPTS};
     for (const OptSpec *const *g = cmd->groups; *g; g++) {
         for (size_t t = 0; t < sizeof known / sizeof *known; t++)
             if (known[t] == *g)

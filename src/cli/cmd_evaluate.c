@@ -332,6 +332,13 @@ static void print_report(const EvalRun *run, const Options *o, const double *err
     char where[600];
     if (o->input)
         snprintf(where, sizeof where, "%.500s", o->input);
+    else if (run->u.train.folds)
+        snprintf(where, sizeof where,
+                 "the validation split of %.300s (--folds %lld --fold %lld "
+                 "--seed %lld)",
+                 run->u.train.data ? run->u.train.data : "the embedded data",
+                 (long long)run->u.train.folds, (long long)run->u.train.fold,
+                 (long long)run->u.train.seed);
     else
         snprintf(where, sizeof where,
                  "the validation split of %.300s (--valid-pct %g --seed "

@@ -78,6 +78,25 @@ static int parse_sep(DataOptions *d, const char *text, Status *st)
     return STATUS_OK;
 }
 
+/* --folds K and --fold I: K is 0 (no folds) or 2..SPLIT_MAX_FOLDS, I below K. */
+static int fold_options(const Options *o, Status *st)
+{
+    if (o->folds != 0 && (o->folds < 2 || o->folds > SPLIT_MAX_FOLDS))
+        return status_set(st, STATUS_USAGE, "option --folds: %lld is not 0 or in 2..%d",
+                          (long long)o->folds, (int)SPLIT_MAX_FOLDS);
+    if (o->fold != 0 && o->folds == 0)
+        return status_set(st, STATUS_USAGE, "option --fold %lld needs --folds K",
+                          (long long)o->fold);
+    if (o->folds && (o->fold < 0 || o->fold >= o->folds))
+        return status_set(st, STATUS_USAGE, "option --fold: %lld is not in 0..%lld",
+                          (long long)o->fold, (long long)o->folds - 1);
+    if (o->folds && o->valid_file)
+        return status_set(st, STATUS_USAGE,
+                          "options --folds and --valid-file: a validation file takes the "
+                          "place of the folds; give one of them");
+    return STATUS_OK;
+}
+
 int cli_data_options(DataOptions *d, const Options *o, Status *st)
 {
     static const char *const formats[] = {"auto", "ml-100k", "ml-1m", "ml-csv", "delim", NULL};
@@ -114,7 +133,7 @@ int cli_data_options(DataOptions *d, const Options *o, Status *st)
     if (o->seed < 0)
         return status_set(st, STATUS_USAGE, "option --seed: %lld is negative",
                           (long long)o->seed);
-    return STATUS_OK;
+    return fold_options(o, st);
 }
 
 /* --layers W[,W...]: the hidden widths of the nn model. */
@@ -311,7 +330,8 @@ int cli_load_dataset(Dataset *ds, const Ctx *ctx, const Options *o, Status *st)
     memset(ds, 0, sizeof *ds);
     if (cli_data_options(&d, o, st))
         return st->code; /* local and identical on every rank */
-    const SplitSpec sp = {o->valid_file, o->valid_pct, (uint64_t)o->seed};
+    const SplitSpec sp = {o->valid_file, o->valid_pct, (uint64_t)o->seed, (int)o->folds,
+                          (int)o->fold};
     const double t0 = MPI_Wtime();
     const int prepared = prep_is_file(d.path, ctx->comm);
     if (prepared && prepared_options(o, d.path, st))
@@ -467,6 +487,7 @@ static int options_from_settings(Options *t, const ModelFile *mf, const char *da
     for (const OptSpec *s = CLI_DATA_OPTS; s->name; s++) {
         const char *v = modelfile_setting(mf, s->name);
         char *field = (char *)t + s->offset, *end = NULL;
+        v = v ? v : ckpt_setting_absent(s->name); /* --folds of a file older than it */
         if (!v)
             return status_set(st, STATUS_DATA,
                               "%s: setting '%s' is missing, so the training "
@@ -501,6 +522,8 @@ static int load_model_data(Dataset *ds, UseTrainInfo *info, const Ctx *ctx, cons
     info->data = t.data;
     info->valid_pct = t.valid_pct;
     info->seed = t.seed;
+    info->folds = t.folds;
+    info->fold = t.fold;
     return cli_load_dataset(ds, ctx, &t, st);
 }
 

@@ -244,8 +244,11 @@ static int load_local(Dataset *ds, const DataOptions *d, const SplitSpec *sp, St
     is_valid = xcalloc(r.n ? r.n : 1, 1);
     if (sp->valid_path)
         memset(is_valid + n_train_rows, 1, r.n - n_train_rows);
-    else
-        split_random(is_valid, r.n, sp->valid_pct, sp->seed);
+    else {
+        Split s;
+        split_init_spec(&s, r.n, sp);
+        split_fill(is_valid, &s);
+    }
     dataset_build_take(ds, &r, is_valid, d->item_by_title); /* rows held once */
     if (ds->n_train == 0)
         status_set(st, STATUS_DATA, "%s: no training rows left after the split", d->path);

@@ -2,7 +2,7 @@
  * and the parts become the shards, with no rank ever holding all ratings.
  *
  *   read        training file, then the validation file: this rank's rows, global keys
- *   split       row g (file order) is validation iff perm(g) < cut (split.h), decided
+ *   split       row g (file order) is validation iff perm(g) is held out (split.h), decided
  *               per row; a validation file's rows are all validation rows
  *   vocabs      keys used by training rows (all rows for titles), marked on each rank,
  *               OR-reduced, sorted by vocab_build: the same Vocab on every rank
@@ -52,13 +52,13 @@ static void part_resize(Part *p, size_t cap)
 }
 
 /* Takes the rows of f (the training file) apart in one pass: the validation rows of the
- * random split are copied to v (sized for their expected number, grown if need be), the
+ * random split or fold are copied to v (sized for their expected number, grown if need be), the
  * training rows are compacted in f's arrays, which t takes over. */
 static void split_rows(Part *t, Part *v, PartRows *f, const SplitSpec *sp)
 {
     Split s;
-    split_init(&s, f->total, sp->valid_pct, sp->seed);
-    const double share = f->total ? (double)s.cut / (double)f->total : 0.0;
+    split_init_spec(&s, f->total, sp);
+    const double share = f->total ? (double)s.n_valid / (double)f->total : 0.0;
     size_t nt = 0, cap = (size_t)((double)f->n * share * 1.05) + 1024;
     part_resize(v, cap);
     for (size_t i = 0; i < f->n; i++) {

@@ -59,8 +59,8 @@ static void split_bits(SplitBits *s, uint64_t n, const SplitSpec *sp, MPI_Comm c
     CHECK_MPI(MPI_Comm_rank(comm, &rank));
     const uint64_t words = (n + 63) / 64;
     Split sl;
-    split_init(&sl, (size_t)n, sp->valid_pct, sp->seed);
-    s->cut = sl.cut;
+    split_init_spec(&sl, (size_t)n, sp);
+    s->cut = sl.n_valid;
     s->bits = xcalloc(words + 1, sizeof *s->bits);
     s->before = xcalloc(words + 1, sizeof *s->before);
     if (words > INT_MAX)
@@ -71,7 +71,7 @@ static void split_bits(SplitBits *s, uint64_t n, const SplitSpec *sp, MPI_Comm c
         cnt[q] = (int)(words * (uint64_t)(q + 1) / (uint64_t)p) - dis[q];
     }
     split_words(s->bits + dis[rank], &sl, (uint64_t)dis[rank], (uint64_t)cnt[rank]);
-    if (sl.cut)
+    if (sl.n_valid)
         CHECK_MPI(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, s->bits, cnt, dis,
                                  MPI_UINT64_T, comm));
     for (uint64_t w = 0; w < words; w++)

@@ -212,6 +212,15 @@ int ckpt_setting_may_change(const char *name)
     return 0;
 }
 
+const char *ckpt_setting_absent(const char *name)
+{
+    static const char *const added[] = {"blocks", "folds", "fold", NULL};
+    for (int i = 0; added[i]; i++)
+        if (!strcmp(name, added[i]))
+            return "0";
+    return NULL;
+}
+
 /* Every dataset in the file must be one we expect: H5Ovisit callback. */
 typedef struct VisitCtx {
     const CkptContent *expect;
@@ -292,9 +301,11 @@ static int check_data(hid_t file, const CkptData *d, const char *path, Status *s
         if (g < 0 || h5_attr_read_num(g, names[i], H5T_NATIVE_UINT64, H5T_INTEGER, &got))
             status_set(st, STATUS_DATA, "%s: the 'data' group is missing or damaged", path);
         else if (got != want[i] && i < 4)
-            status_set(st, STATUS_DATA, "%s: was written for other data: %s is %llu there, "
-                       "%llu here (same --data, --valid-pct, --seed and --item-name?)", path,
-                       names[i], (unsigned long long)got, (unsigned long long)want[i]);
+            status_set(st, STATUS_DATA,
+                       "%s: was written for other data: %s is %llu there, "
+                       "%llu here (same --data, --valid-pct or --folds and --fold, --seed and "
+                       "--item-name?)",
+                       path, names[i], (unsigned long long)got, (unsigned long long)want[i]);
         else if (got != want[i])
             status_set(st, STATUS_DATA, "%s: was written for other data: same sizes, but "
                        "different ratings or split (fingerprint mismatch)", path);
@@ -317,10 +328,10 @@ static int check_settings(hid_t file, const CkptContent *c, const char *path, St
             continue;
         if (h5_attr_read_str(g, s->name, got, sizeof got)) {
             /* An option that does not apply to this run ("(none)", e.g. --layers of a dot
-             * model), or is off (--blocks 0), may be absent from files written before it
-             * existed. */
-            const int off = !strcmp(s->value, "(none)") ||
-                            (!strcmp(s->name, "blocks") && !strcmp(s->value, "0"));
+             * model), or is off (--blocks 0, --folds 0), may be absent from files written
+             * before it existed. */
+            const char *absent = ckpt_setting_absent(s->name);
+            const int off = !strcmp(s->value, "(none)") || (absent && !strcmp(s->value, absent));
             if (!off)
                 status_set(st, STATUS_DATA, "%s: setting '%s' is missing from the file", path,
                            s->name);

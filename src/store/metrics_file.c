@@ -206,6 +206,44 @@ int metrics_file_append(MetricsFile *m, const EpochRow *r, Status *st)
     return STATUS_OK;
 }
 
+int metrics_file_read(const char *path, EpochRow **rows, size_t *n, Status *st)
+{
+    long got = -1;
+    hid_t f = -1;
+    MetricsRow *raw = read_rows(path, INT_MAX, &got, &f);
+    if (f >= 0)
+        H5Fclose(f);
+    *rows = NULL;
+    *n = 0;
+    if (got < 0) {
+        free(raw);
+        return status_set(st, STATUS_DATA, "%s: not a readable metrics file", path);
+    }
+    EpochRow *out = calloc((size_t)got + 1, sizeof *out);
+    if (!out) {
+        free(raw);
+        return status_set(st, STATUS_DATA, "%s: out of memory reading it", path);
+    }
+    for (long i = 0; i < got; i++) {
+        const MetricsRow *r = &raw[i];
+        out[i] = (EpochRow){.epoch = r->epoch,
+                            .train_loss = r->train_loss,
+                            .valid_loss = r->valid_loss,
+                            .valid_mae = r->mae,
+                            .seconds = r->seconds,
+                            .lr = r->lr,
+                            .mom = r->mom,
+                            .exchange_seconds = r->exchange_seconds,
+                            .imbalance = r->imbalance,
+                            .exchange_bytes = r->bytes_exchanged,
+                            .exchange_messages = r->messages};
+    }
+    free(raw);
+    *rows = out;
+    *n = (size_t)got;
+    return STATUS_OK;
+}
+
 void metrics_file_close(MetricsFile *m)
 {
     if (m->table >= 0)

@@ -3,13 +3,13 @@
 # are usage errors (exit 2) that name the option.
 . "$top_srcdir/tests/e2e/lib.sh"
 set -e
-for cmd in train lr-find show-batch; do
+for cmd in train lr-find show-batch sweep; do
     "$COLLAB" $cmd --help >"$TMP/help" || fail "$cmd --help exited non-zero"
     grep -q "^Usage: collab-mpi $cmd" "$TMP/help" || fail "$cmd --help lacks its usage line"
     grep -q -- "--data PATH" "$TMP/help" || fail "$cmd --help lacks --data"
 done
 "$COLLAB" --help >"$TMP/help"
-for cmd in train lr-find show-batch; do grep -q "^  $cmd " "$TMP/help" || fail "--help lacks $cmd"; done
+for cmd in train lr-find show-batch sweep; do grep -q "^  $cmd " "$TMP/help" || fail "--help lacks $cmd"; done
 "$COLLAB" --version | grep -q '^collab-mpi ' || fail "--version"
 expect_fail 2 "unknown command 'trian'" trian
 expect_fail 2 "unknown option '--epoch' for train" train --epoch 3

@@ -243,7 +243,7 @@ static void write_random(int seed)
 
 /* ---------------------------------------------------------------------------- cases */
 
-/* Options from words: title skip pct=P seed=S valid=PATH sep=C header=yes|no user=C
+/* Options from words: title skip pct=P seed=S folds=K/F valid=PATH sep=C header=yes|no user=C
  * item=C rating=C time=C items=PATH range=LO,HI fmt=100k|1m|csv|delim. */
 static void case_options(DataOptions *d, SplitSpec *sp, char *paths, const char *file,
                          const char *words)
@@ -252,7 +252,7 @@ static void case_options(DataOptions *d, SplitSpec *sp, char *paths, const char 
     d->keep_timestamps = 0;
     snprintf(paths, 512, "%s/%s", root, file);
     d->path = paths;
-    *sp = (SplitSpec){NULL, 0.2, 42};
+    *sp = (SplitSpec){NULL, 0.2, 42, 0, 0};
     char buf[256], *save = NULL;
     snprintf(buf, sizeof buf, "%s", words);
     for (char *w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
@@ -266,6 +266,8 @@ static void case_options(DataOptions *d, SplitSpec *sp, char *paths, const char 
             sp->valid_pct = strtod(v, NULL);
         else if (!strncmp(w, "seed=", 5))
             sp->seed = strtoull(v, NULL, 10);
+        else if (!strncmp(w, "folds=", 6))
+            sp->folds = (int)strtol(v, &v, 10), sp->fold = (int)strtol(v + 1, NULL, 10);
         else if (!strncmp(w, "valid=", 6))
             snprintf(paths + 512, 512, "%s/%s", root, v), sp->valid_path = paths + 512;
         else if (!strncmp(w, "sep=", 4))
@@ -472,6 +474,10 @@ static void check_formats(void)
     check_case("one.tsv", "pct=0");
     check_case("two.tsv", "pct=0.5 seed=1");
     check_case("blanks.tsv", "pct=0.34");
+    check_case("csv1", "folds=3/0");
+    check_case("csv1", "title folds=3/2 seed=5");
+    check_case("ml100k", "folds=5/4");
+    check_case("two.tsv", "folds=2/1 seed=1");
 }
 
 static void check_errors(void)

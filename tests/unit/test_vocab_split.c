@@ -167,6 +167,58 @@ static void test_split_words(void)
     }
 }
 
+/* k folds: every row in exactly one fold, fold sizes floor(n/k) or one more, the same
+ * folds for the same (n, k, seed), fold 0 of 5 the random split of 0.2, and split_words
+ * agreeing with split_is_valid on a fold. */
+static void test_split_folds(void)
+{
+    const size_t sizes[] = {2, 7, 100, 1001, 100000};
+    const int ks[] = {2, 3, 5, 10};
+    for (size_t a = 0; a < sizeof sizes / sizeof *sizes; a++)
+        for (size_t b = 0; b < sizeof ks / sizeof *ks; b++) {
+            const size_t n = sizes[a];
+            const int k = ks[b];
+            uint8_t *hits = calloc(n, 1), *v = malloc(n);
+            int ok = 1;
+            for (int f = 0; f < k; f++) {
+                Split s;
+                split_init_fold(&s, n, k, f, 9);
+                const size_t nv = split_fill(v, &s);
+                size_t count = 0;
+                for (size_t i = 0; i < n; i++) {
+                    count += v[i];
+                    hits[i] += v[i];
+                }
+                ok &= count == nv && (nv == n / (size_t)k || nv == n / (size_t)k + 1);
+            }
+            for (size_t i = 0; i < n; i++)
+                ok &= hits[i] == 1;
+            TEST_CHECK(ok);
+            free(hits);
+            free(v);
+        }
+    uint8_t *a = malloc(1000), *b = malloc(1000);
+    Split s;
+    split_init_fold(&s, 1000, 5, 0, 42);
+    split_fill(a, &s);
+    split_random(b, 1000, 0.2, 42);
+    TEST_CHECK(memcmp(a, b, 1000) == 0);
+    split_init_fold(&s, 1000, 5, 3, 42);
+    uint64_t w[16] = {0};
+    split_words(w, &s, 0, 16);
+    split_fill(a, &s);
+    int same = 1;
+    for (size_t i = 0; i < 1000; i++)
+        same &= (int)((w[i / 64] >> (i % 64)) & 1) == a[i];
+    TEST_CHECK(same);
+    const SplitSpec sp = {NULL, 0.2, 42, 5, 3};
+    Split t;
+    split_init_spec(&t, 1000, &sp);
+    TEST_CHECK(t.lo == s.lo && t.hi == s.hi && t.lo == 600 && t.hi == 800);
+    free(a);
+    free(b);
+}
+
 /* A small Ratings built by hand: users u1..u3, items of IDs with titles. */
 static void ratings_small(Ratings *r)
 {
@@ -304,6 +356,7 @@ int main(void)
     test_split_sizes();
     test_split_seeds();
     test_split_words();
+    test_split_folds();
     test_vocab_sorted();
     test_dataset_ids();
     test_dataset_titles();

@@ -7,12 +7,17 @@
 
 /* Communicator and this process's place in it, passed explicitly everywhere. */
 typedef struct Ctx {
-    MPI_Comm comm; /* a duplicate of MPI_COMM_WORLD with MPI_ERRORS_RETURN */
+    MPI_Comm comm; /* a duplicate of MPI_COMM_WORLD (or a part of one: ctx_split) with
+                      MPI_ERRORS_RETURN */
     int rank, size;
 } Ctx;
 
 /* Duplicates MPI_COMM_WORLD into ctx with errors returned, not fatal. Collective. */
 void ctx_init(Ctx *ctx);
+/* Splits parent into groups (MPI_Comm_split): the ranks that pass the same color form
+ * one context, ordered by key, with errors returned, not fatal. color must be >= 0.
+ * Collective over parent; ctx_free frees it. */
+void ctx_split(Ctx *out, const Ctx *parent, int color, int key);
 /* Frees the duplicate; safe on a context whose comm is MPI_COMM_NULL. Collective. */
 void ctx_free(Ctx *ctx);
 

@@ -15,7 +15,8 @@ enum {
     RNG_STREAM_SHUFFLE = 2, /* per-epoch batch order, counter = epoch */
     RNG_STREAM_INIT = 3,    /* parameter init, counter = table id */
     RNG_STREAM_SYNTH = 4,   /* synthetic data */
-    RNG_STREAM_STRATA = 5   /* blocked training's stratum order, counter = epoch */
+    RNG_STREAM_STRATA = 5,  /* blocked training's stratum order, counter = epoch */
+    RNG_STREAM_SEARCH = 6   /* a sweep's random search: a = configuration, b = setting */
 };
 
 /* A 64-bit hash of (seed, stream, a, b): SplitMix64 finaliser over a mixed key. */

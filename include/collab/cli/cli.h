@@ -18,7 +18,7 @@ typedef struct Options {
     const char *data, *format, *item_name, *sep, *header, *user_col, *item_col, *rating_col;
     const char *time_col, *items_file, *rating_range, *valid_file;
     double valid_pct;
-    int64_t seed;
+    int64_t seed, folds, fold;
     int skip_bad_lines;
     /* model */
     const char *model, *y_range, *layers, *batchnorm;
@@ -52,6 +52,10 @@ typedef struct Options {
     int64_t num, top, components, min_ratings, at_k, show;
     double relevant;
     int all_users;
+    /* sweep (resume, output and checkpoint_every above are the sweep's own there) */
+    const char *grid, *configs, *pairs, *metric, *sweep_dir;
+    int64_t trials, search_seed, ranks_per_trial;
+    int refit, keep_models;
 } Options;
 
 typedef enum OptType { OPT_STR, OPT_INT, OPT_DOUBLE, OPT_FLAG } OptType;
@@ -72,6 +76,7 @@ extern const OptSpec CLI_BLOCKS_OPTS[];
 extern const OptSpec CLI_DATA_OPTS[], CLI_MODEL_OPTS[], CLI_TRAIN_OPTS[], CLI_BATCH_OPTS[],
     CLI_LRFIND_OPTS[], CLI_SHOWBATCH_OPTS[], CLI_SYNTH_OPTS[], CLI_OUTPUT_OPTS[],
     CLI_HELP_OPTS[], CLI_PREPARE_OPTS[];
+extern const OptSpec CLI_SWEEP_OPTS[];
 extern const OptSpec CLI_USE_OPTS[], CLI_PAIRS_OPTS[], CLI_RECOMMEND_OPTS[],
     CLI_SIMILAR_OPTS[], CLI_BIASES_OPTS[], CLI_PCA_OPTS[], CLI_EVALUATE_OPTS[],
     CLI_SHOWRESULTS_OPTS[];
@@ -92,6 +97,13 @@ typedef struct Command {
  * positional argument if it takes one. Returns STATUS_OK or STATUS_USAGE with a message
  * naming the option. Local. */
 int cli_parse(Options *o, const Command *cmd, int argc, char **argv, Status *st);
+
+/* The option of cmd called name (without "--"), or NULL when cmd has none. Local. */
+const OptSpec *cli_find_option(const Command *cmd, const char *name);
+
+/* Parses text as option s's type into its field of o, as the command line would (a flag
+ * is set whatever text is). Returns STATUS_OK or STATUS_USAGE naming the option. Local. */
+int cli_set_option(Options *o, const OptSpec *s, const char *text, Status *st);
 
 /* Prints cmd's --help to f. */
 void cli_print_help(FILE *f, const Command *cmd);

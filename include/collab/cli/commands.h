@@ -21,5 +21,6 @@ int cmd_biases(const Ctx *ctx, Options *o);
 int cmd_pca(const Ctx *ctx, Options *o);
 int cmd_evaluate(const Ctx *ctx, Options *o);
 int cmd_show_results(const Ctx *ctx, Options *o);
+int cmd_sweep(const Ctx *ctx, Options *o);
 
 #endif

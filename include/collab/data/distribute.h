@@ -17,15 +17,8 @@
 #include <stdint.h>
 
 #include "collab/data/dataset.h"
+#include "collab/data/split.h"
 #include "collab/base/status.h"
-
-/* Which rows are validation rows: those of valid_path (after every training row) when it
- * is not NULL, else the random split of valid_pct of the rows by seed (split.h). */
-typedef struct SplitSpec {
-    const char *valid_path; /* read with the training file's options */
-    double valid_pct;
-    uint64_t seed;
-} SplitSpec;
 
 /* Collective: every rank reads and parses its own part of the ratings file(s) named by
  * opt and sp, and ends with its shard. Errors are the serial reader's (file, line,

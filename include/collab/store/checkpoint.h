@@ -86,6 +86,11 @@ int ckpt_read(const char *path, const Ctx *ctx, CkptContent *expect, Status *st)
 /* 1 when a setting may differ between a checkpoint and the run resuming it. */
 int ckpt_setting_may_change(const char *name);
 
+/* What a setting absent from a file stands for: options added after files were first
+ * written ("blocks", "folds", "fold") were off, "0", in those files; NULL for any other
+ * name (its absence is an error). Local. */
+const char *ckpt_setting_absent(const char *name);
+
 /* Rank 0 + broadcast: the newest complete checkpoint in dir (by training position), in
  * out (size len). Returns 1 if found, 0 if none. Collective. */
 int ckpt_find_latest(char *out, size_t len, const char *dir, const Ctx *ctx);

@@ -39,6 +39,13 @@ int metrics_file_open(MetricsFile *m, const char *path, int first_epoch, Status 
 int metrics_file_append(MetricsFile *m, const EpochRow *row, Status *st);
 void metrics_file_close(MetricsFile *m);
 
+/* Reads every row of the metrics file at path (a finished run's, or one being written)
+ * into *rows (allocated, *n of them; free() it). The fields the file keeps are set
+ * (epoch, train_loss, valid_loss, valid_mae, lr, mom, seconds, exchange_seconds, the
+ * exchange counters, imbalance); the others are 0. Returns STATUS_OK, or STATUS_DATA
+ * with st naming the file. */
+int metrics_file_read(const char *path, EpochRow **rows, size_t *n, Status *st);
+
 /* Writes the lr_find curve (group "lr_find": datasets lr, loss; attributes suggestion,
  * method, interrupted) into path, creating the file if needed. */
 int metrics_file_lr_find(const char *path, const double *lrs, const double *losses, size_t n,

@@ -25,6 +25,7 @@ typedef struct UseTrainInfo {
     const char *data; /* the training data's path, NULL for the embedded data */
     double valid_pct;
     int64_t seed;
+    int64_t folds, fold; /* --folds K --fold I, 0 0 when the split was --valid-pct's */
 } UseTrainInfo;
 
 /* Rebuilds the training data of model file mf (data, when not NULL, replaces the stored
