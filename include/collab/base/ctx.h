@@ -5,13 +5,17 @@
 
 #include <mpi.h>
 
+struct Watchdog;
+
 /* Communicator and this process's place in it, passed explicitly everywhere. */
 typedef struct Ctx {
     MPI_Comm comm; /* a duplicate of MPI_COMM_WORLD with MPI_ERRORS_RETURN */
     int rank, size;
+    struct Watchdog *watch; /* the stall watchdog the steps report to (watchdog.h), or NULL */
 } Ctx;
 
-/* Duplicates MPI_COMM_WORLD into ctx with errors returned, not fatal. Collective. */
+/* Duplicates MPI_COMM_WORLD into ctx with errors returned, not fatal; no watchdog.
+ * Collective. */
 void ctx_init(Ctx *ctx);
 /* Frees the duplicate; safe on a context whose comm is MPI_COMM_NULL. Collective. */
 void ctx_free(Ctx *ctx);
