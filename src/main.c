@@ -9,7 +9,10 @@
 
 int main(int argc, char **argv)
 {
-    MPI_Init(&argc, &argv);
+    /* The stall watchdog's thread may call MPI while the main thread waits in a collective
+     * (watchdog.h); with less thread support it still ends the job, naming no ranks. */
+    int threads;
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_MULTIPLE, &threads);
     Ctx ctx;
     ctx_init(&ctx);
     log_init(ctx.rank, LOG_NORMAL);

@@ -11,6 +11,7 @@ void ctx_init(Ctx *ctx)
     CHECK_MPI(MPI_Comm_set_errhandler(ctx->comm, MPI_ERRORS_RETURN));
     CHECK_MPI(MPI_Comm_rank(ctx->comm, &ctx->rank));
     CHECK_MPI(MPI_Comm_size(ctx->comm, &ctx->size));
+    ctx->watch = NULL;
 }
 
 void ctx_split(Ctx *out, const Ctx *parent, int color, int key)

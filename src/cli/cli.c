@@ -134,6 +134,10 @@ const OptSpec CLI_CKPT_OPTS[] = {
     OPT("keep", OPT_INT, keep, "K", "keep the newest K checkpoints", "3"),
     OPT("resume", OPT_STR, resume, "PATH|auto",
         "continue from a checkpoint; auto: the newest in --checkpoint-dir, if any", NULL),
+    OPT("stall-timeout", OPT_STR, stall_timeout, "S",
+        "end the job (exit status 76) when no step completes for S seconds: a lost host, a "
+        "frozen rank, a dead link; 0: never (default: $COLLAB_STALL_TIMEOUT, else 600)",
+        NULL),
     OPT("output", OPT_STR, output, "PATH", "write the final model (HDF5) to PATH", NULL),
     OPT("metrics", OPT_STR, metrics, "PATH",
         "append per-epoch metrics to this HDF5 file (default: DIR/metrics.h5 with "
@@ -496,7 +500,8 @@ static void cli_print_usage(FILE *f)
     for (const Command *c = CLI_COMMANDS; c->name; c++)
         fprintf(f, "  %-12s %s\n", c->name, c->summary);
     fprintf(f, "\n'collab-mpi COMMAND --help' describes a command's options.\n"
-               "Exit status: 0 ok, 1 data or runtime error, 2 usage error.\n");
+               "Exit status: 0 ok, 1 data or runtime error, 2 usage error, 75 stopped by a\n"
+               "signal after a checkpoint, 76 stalled (train --stall-timeout).\n");
 }
 
 const Command *cli_command(const char *name)

@@ -15,6 +15,7 @@
 #include "collab/cli/commands.h"
 #include "collab/cli/setup.h"
 #include "collab/base/log.h"
+#include "collab/base/watchdog.h"
 #include "collab/store/params.h"
 #include "collab/train/signals.h"
 
@@ -307,6 +308,7 @@ static int run_outputs(TrainRun *run, Trainer *t)
             log_error("--output: %s", st.msg);
     }
     char msg[1200];
+    watchdog_at(run->ctx->watch, WATCH_OUTPUT, t->cfg.epochs, 0);
     if (!st.code && run->o->dump_params &&
         params_dump(&t->model, &run->ds->layout, run->ctx, run->o->dump_params, msg, sizeof msg)) {
         log_error("--dump-params: %s", msg);
@@ -397,9 +399,26 @@ static int run_fit(TrainRun *run, Trainer *t)
     return run->nonfinite ? report_diverged(run, t) : rc;
 }
 
-int cmd_train(const Ctx *ctx, Options *o)
+/* The stall timeout, agreed over the ranks (the environment may differ between them). */
+static int run_stall_timeout(double *secs, const Ctx *ctx, const Options *o)
+{
+    Status st;
+    status_clear(&st);
+    cli_stall_timeout(secs, o, &st);
+    if (status_agree(&st, ctx->comm))
+        log_error("%s", st.msg);
+    return st.code;
+}
+
+int cmd_train(const Ctx *world, Options *o)
 {
     TrainConfig cfg;
+    Watchdog watch;
+    double stall = 0;
+    /* The context of this command: the world's, and once started, the watchdog that its
+     * steps report to. */
+    Ctx with_watch = *world;
+    const Ctx *ctx = &with_watch;
     /* The test hooks are read once, not per batch. */
     TrainRun run = {.ctx = ctx,
                     .o = o,
@@ -412,6 +431,8 @@ int cmd_train(const Ctx *ctx, Options *o)
         log_error("%s", st.msg);
         return st.code;
     }
+    if (run_stall_timeout(&stall, ctx, o))
+        return STATUS_USAGE;
     if (cfg.blocks && cfg.blocks < ctx->size) { /* the same test on every rank */
         log_error("option --blocks: %d blocks for %d ranks; every rank needs a whole user "
                   "block, so use --blocks %d or more (a multiple of %d balances best)",
@@ -425,11 +446,15 @@ int cmd_train(const Ctx *ctx, Options *o)
         return rc;
     run.ds = &ds;
     run.settings = cli_settings(cli_command("train"), o, &run.n_settings);
+    watchdog_start(&watch, ctx, stall); /* from here on, no step waits forever */
+    with_watch.watch = &watch;
     rc = o->resume ? run_resume(&run, &t) : STATUS_OK;
     if (!rc)
         rc = run_open_metrics(&run, t.start_epoch);
     if (!rc)
         rc = run_fit(&run, &t);
+    with_watch.watch = NULL;
+    watchdog_stop(&watch);
     if (ctx->rank == 0)
         metrics_file_close(&run.metrics);
     trainer_free(&t);

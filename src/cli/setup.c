@@ -282,6 +282,44 @@ int cli_train_config(TrainConfig *c, const Options *o, Status *st)
     return STATUS_OK;
 }
 
+/* The longest --stall-timeout: a week, far beyond any gap between two steps. */
+#define STALL_MAX 604800
+#define STALL_ENV "COLLAB_STALL_TIMEOUT"
+#define STALL_SYNTAX "seconds (a whole number from 0 to 604800, digits only; 0: never)"
+
+/* Whole seconds in 0..STALL_MAX, digits only, the whole text (no sign, space or unit,
+ * which strtoul would take or ignore). Returns 0, or -1 when text is not one. */
+static int parse_seconds(const char *text, double *out)
+{
+    unsigned long v = 0;
+    if (!text[0] || strlen(text) > 6)
+        return -1;
+    for (const char *c = text; *c; c++) {
+        if (*c < '0' || *c > '9')
+            return -1;
+        v = v * 10 + (unsigned long)(*c - '0');
+    }
+    if (v > STALL_MAX)
+        return -1;
+    *out = (double)v;
+    return 0;
+}
+
+int cli_stall_timeout(double *secs, const Options *o, Status *st)
+{
+    const char *env = getenv(STALL_ENV);
+    *secs = 600;
+    if (o->stall_timeout && parse_seconds(o->stall_timeout, secs))
+        return status_set(st, STATUS_USAGE, "option --stall-timeout: '%s' is not %s",
+                          o->stall_timeout, STALL_SYNTAX);
+    if (!o->stall_timeout && env && parse_seconds(env, secs))
+        return status_set(st, STATUS_USAGE,
+                          "%s='%s' is not %s: fix the value or unset it (--stall-timeout "
+                          "overrides it)",
+                          STALL_ENV, env, STALL_SYNTAX);
+    return STATUS_OK;
+}
+
 int cli_suggest(LrSuggest *s, const Options *o, Status *st)
 {
     static const char *const names[] = {"valley", "minimum", "steep", NULL};
@@ -345,6 +383,18 @@ int cli_load_dataset(Dataset *ds, const Ctx *ctx, const Options *o, Status *st)
     return STATUS_OK;
 }
 
+/* The stall timeout in force (the option, the environment or the default), as text. */
+static void format_stall(char *out, size_t len, const Options *o)
+{
+    Status st;
+    double secs;
+    status_clear(&st);
+    if (cli_stall_timeout(&secs, o, &st))
+        snprintf(out, len, "(invalid)");
+    else
+        snprintf(out, len, "%.0f", secs);
+}
+
 /* The resolved value of an option as text (defaults filled in). */
 static void format_value(char *out, size_t len, const OptSpec *s, const Options *o)
 {
@@ -357,6 +407,8 @@ static void format_value(char *out, size_t len, const OptSpec *s, const Options 
         snprintf(out, len, "%s", strcmp(o->model, "nn") ? "(none)" : "100");
     else if (!strcmp(s->name, "batchnorm") && !o->batchnorm)
         snprintf(out, len, "%s", strcmp(o->model, "nn") ? "(none)" : "yes");
+    else if (!strcmp(s->name, "stall-timeout"))
+        format_stall(out, len, o);
     else if (s->type == OPT_STR)
         snprintf(out, len, "%s", *(const char *const *)field ? *(const char *const *)field
                                                              : "(none)");

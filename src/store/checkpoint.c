@@ -19,6 +19,7 @@
 #include "collab/base/hooks.h"
 #include "collab/base/log.h"
 #include "collab/base/rng.h"
+#include "collab/base/watchdog.h"
 
 #define FORMAT_NAME "collab-mpi"
 
@@ -146,6 +147,7 @@ static int write_body(hid_t file, const CkptContent *c, const Ctx *ctx, const ch
     write_attrs(file, c, ctx, path, st);
     for (size_t i = 0; i < c->n_tables && !status_agree(st, ctx->comm); i++) {
         write_table(file, &c->tables[i], ctx, path, st);
+        watchdog_beat(ctx->watch); /* a table written (collectively) is progress */
         if (i == 0)
             test_slow_write();
     }
@@ -165,6 +167,8 @@ int ckpt_write(const char *final_path, const Ctx *ctx, const CkptContent *c, Sta
 {
     char path[4096];
     snprintf(path, sizeof path, "%s.tmp", final_path);
+    watchdog_at(ctx->watch, c->with_optimizer ? WATCH_CKPT_WRITE : WATCH_OUTPUT, c->progress.epoch,
+                c->progress.batch);
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), file = -1;
     H5Pset_fapl_mpio(fapl, ctx->comm, MPI_INFO_NULL);
     H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_V110); /* metadata checksums */
@@ -202,10 +206,10 @@ int ckpt_write(const char *final_path, const Ctx *ctx, const CkptContent *c, Sta
 int ckpt_setting_may_change(const char *name)
 {
     static const char *const free_names[] = {
-        "epochs",          "checkpoint-dir", "checkpoint-every", "checkpoint-minutes",
-        "keep",            "resume",         "output",           "metrics",
-        "progress",        "quiet",          "verbose",          "dump-params",
-        "data",            "max-memory",     NULL};
+        "epochs",   "checkpoint-dir", "checkpoint-every", "checkpoint-minutes",
+        "keep",     "resume",         "output",           "metrics",
+        "progress", "quiet",          "verbose",          "dump-params",
+        "data",     "max-memory",     "stall-timeout",    NULL};
     for (int i = 0; free_names[i]; i++)
         if (!strcmp(name, free_names[i]))
             return 1;
@@ -450,6 +454,7 @@ fail:
 int ckpt_read(const char *path, const Ctx *ctx, CkptContent *c, Status *st)
 {
     uint64_t *sums = xcalloc(c->n_tables ? c->n_tables : 1, sizeof(uint64_t));
+    watchdog_at(ctx->watch, WATCH_CKPT_READ, 0, 0);
     if (ctx->rank == 0)
         validate(path, c, sums, st);
     if (status_agree(st, ctx->comm) == STATUS_OK) {

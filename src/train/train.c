@@ -14,6 +14,7 @@
 
 #include "collab/base/check.h"
 #include "collab/base/rng.h"
+#include "collab/base/watchdog.h"
 #include "collab/train/signals.h"
 
 /* ---------------------------------------------------------------------- init and free */
@@ -509,10 +510,14 @@ static int trainer_diverged(Trainer *t, Progress *bar, int epoch, size_t batch, 
  * fields. Returns nonzero when a hook stopped it. */
 static int trainer_epoch(Trainer *t, int epoch, EpochRow *row, Progress *bar, const FitHooks *h)
 {
+    const WatchPhase step = t->blocked ? WATCH_STRATUM : WATCH_BATCH;
+    /* Labelled before the shuffle, since the sparse optimizers' plan is collective. */
+    watchdog_at(t->ctx->watch, step, epoch, (int64_t)t->start_batch);
     trainer_shuffle(t, epoch);
     progress_start(bar, t->cfg.progress && t->ctx->rank == 0, "train", (int64_t)t->n_batches);
     double lr = 0.0, mom = 0.0;
     for (size_t b = t->start_batch; b < t->n_batches; b++) {
+        watchdog_at(t->ctx->watch, step, epoch, (int64_t)b); /* b - 1's collectives ended */
         schedule_at(&t->cfg.sched, t->iter, &lr, &mom);
         double loss = trainer_step(t, b, lr, mom);
         if (!isfinite(loss)) /* the job-wide sum: every rank stops here together */
@@ -603,6 +608,7 @@ double trainer_validate(Trainer *t, double *mae)
     trainer_sync(t);
     ExactSum sums[2] = {{0}, {0}};
     for (size_t round = 0; round < t->valid_rounds; round++) {
+        watchdog_at(t->ctx->watch, WATCH_VALID, t->order_epoch, (int64_t)round);
         trainer_agree(t, NULL, 0); /* a signal stops validation at a chunk boundary too */
         if (t->flags[FLAG_STOP])
             return NAN;

@@ -41,6 +41,7 @@ typedef struct Options {
     double synth_zipf, synth_noise;
     /* checkpoints, resume, output files */
     const char *checkpoint_dir, *checkpoint_every, *resume, *output, *metrics;
+    const char *stall_timeout; /* NULL: $COLLAB_STALL_TIMEOUT, else 600 (setup.h) */
     double checkpoint_minutes;
     int64_t keep;
     /* output */

@@ -20,6 +20,12 @@
 int cli_data_options(DataOptions *d, const Options *o, Status *st);
 int cli_train_config(TrainConfig *c, const Options *o, Status *st);
 int cli_suggest(LrSuggest *s, const Options *o, Status *st);
+/* The stall watchdog's timeout (watchdog.h) in seconds: --stall-timeout, else the
+ * environment's COLLAB_STALL_TIMEOUT (for batch scripts), else 600; 0 turns it off. Both
+ * are parsed strictly (whole seconds, digits only, up to a week); a bad value is
+ * STATUS_USAGE naming the option or the variable. Local: the caller agrees over ranks,
+ * since the environment may differ between them. */
+int cli_stall_timeout(double *secs, const Options *o, Status *st);
 
 /* Collective: every rank reads its part of the data named by o (or the embedded
  * default): text (distribute.h), or a prepared file (prepared.h, found by its HDF5
