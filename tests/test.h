@@ -12,35 +12,35 @@
 static int test_failures = 0;
 static int test_checks = 0;
 
-#define TEST_CHECK(cond)                                                                  \
-    do {                                                                                  \
-        test_checks++;                                                                    \
-        if (!(cond)) {                                                                    \
-            test_failures++;                                                              \
-            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);               \
-        }                                                                                 \
+#define TEST_CHECK(cond)                                                                           \
+    do {                                                                                           \
+        test_checks++;                                                                             \
+        if (!(cond)) {                                                                             \
+            test_failures++;                                                                       \
+            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                        \
+        }                                                                                          \
     } while (0)
 
 /* |a - b| <= atol + rtol * |b| */
-#define TEST_CLOSE(a, b, rtol, atol)                                                      \
-    do {                                                                                  \
-        double ta_ = (double)(a), tb_ = (double)(b);                                      \
-        test_checks++;                                                                    \
-        if (!(fabs(ta_ - tb_) <= (atol) + (rtol) * fabs(tb_))) {                          \
-            test_failures++;                                                              \
-            fprintf(stderr, "FAIL %s:%d: %s = %.9g, expected %s = %.9g\n", __FILE__,       \
-                    __LINE__, #a, ta_, #b, tb_);                                          \
-        }                                                                                 \
+#define TEST_CLOSE(a, b, rtol, atol)                                                               \
+    do {                                                                                           \
+        double ta_ = (double)(a), tb_ = (double)(b);                                               \
+        test_checks++;                                                                             \
+        if (!(fabs(ta_ - tb_) <= (atol) + (rtol)*fabs(tb_))) {                                     \
+            test_failures++;                                                                       \
+            fprintf(stderr, "FAIL %s:%d: %s = %.9g, expected %s = %.9g\n", __FILE__, __LINE__, #a, \
+                    ta_, #b, tb_);                                                                 \
+        }                                                                                          \
     } while (0)
 
-#define TEST_STR_CONTAINS(hay, needle)                                                    \
-    do {                                                                                  \
-        test_checks++;                                                                    \
-        if (!strstr((hay), (needle))) {                                                   \
-            test_failures++;                                                              \
-            fprintf(stderr, "FAIL %s:%d: \"%s\" does not contain \"%s\"\n", __FILE__,     \
-                    __LINE__, (hay), (needle));                                           \
-        }                                                                                 \
+#define TEST_STR_CONTAINS(hay, needle)                                                             \
+    do {                                                                                           \
+        test_checks++;                                                                             \
+        if (!strstr((hay), (needle))) {                                                            \
+            test_failures++;                                                                       \
+            fprintf(stderr, "FAIL %s:%d: \"%s\" does not contain \"%s\"\n", __FILE__, __LINE__,    \
+                    (hay), (needle));                                                              \
+        }                                                                                          \
     } while (0)
 
 /* SplitMix64: the tests' own generator, independent of src/rng.c. */

@@ -13,31 +13,30 @@
 #include "collab/base/log.h"
 #include "collab/cli/commands.h"
 
+/* One option's table entry; kept on one line each (clang-format would spread them). */
+/* clang-format off */
 #define OPT(name, type, field, metavar, help, def) \
     { name, type, offsetof(Options, field), metavar, help, def, 0 }
 #define OPT_END { NULL, OPT_FLAG, 0, NULL, NULL, NULL, 0 }
+/* clang-format on */
 
 /* The reader options: how text is parsed (training, and prepare). */
-#define OPTS_READ                                                                           \
-    OPT("format", OPT_STR, format, "FMT", "auto, ml-100k, ml-1m, ml-csv or delim", "auto"),  \
-        OPT("item-name", OPT_STR, item_name, "KEY",                                         \
-            "id: items are movie IDs; title: items are titles (duplicates merge)", "id"),   \
-        OPT("sep", OPT_STR, sep, "C", "field separator of a delimited file (\\t for tab)",  \
-            NULL),                                                                          \
-        OPT("header", OPT_STR, header, "H", "first line names the columns: yes, no or auto", \
-            "auto"),                                                                        \
-        OPT("user-col", OPT_STR, user_col, "COL", "user column (name or 0-based index)",    \
-            NULL),                                                                          \
-        OPT("item-col", OPT_STR, item_col, "COL", "item column (name or 0-based index)",    \
-            NULL),                                                                          \
-        OPT("rating-col", OPT_STR, rating_col, "COL",                                       \
-            "rating column (name or 0-based index)", NULL),                                 \
-        OPT("time-col", OPT_STR, time_col, "COL", "timestamp column (optional)", NULL),     \
-        OPT("items-file", OPT_STR, items_file, "PATH", "item id -> title file (delimited)", \
-            NULL),                                                                          \
-        OPT("rating-range", OPT_STR, rating_range, "LO,HI", "reject ratings outside [LO, HI]", \
-            NULL),                                                                          \
-        OPT("skip-bad-lines", OPT_FLAG, skip_bad_lines, NULL,                               \
+#define OPTS_READ                                                                                  \
+    OPT("format", OPT_STR, format, "FMT", "auto, ml-100k, ml-1m, ml-csv or delim", "auto"),        \
+        OPT("item-name", OPT_STR, item_name, "KEY",                                                \
+            "id: items are movie IDs; title: items are titles (duplicates merge)", "id"),          \
+        OPT("sep", OPT_STR, sep, "C", "field separator of a delimited file (\\t for tab)", NULL),  \
+        OPT("header", OPT_STR, header, "H", "first line names the columns: yes, no or auto",       \
+            "auto"),                                                                               \
+        OPT("user-col", OPT_STR, user_col, "COL", "user column (name or 0-based index)", NULL),    \
+        OPT("item-col", OPT_STR, item_col, "COL", "item column (name or 0-based index)", NULL),    \
+        OPT("rating-col", OPT_STR, rating_col, "COL", "rating column (name or 0-based index)",     \
+            NULL),                                                                                 \
+        OPT("time-col", OPT_STR, time_col, "COL", "timestamp column (optional)", NULL),            \
+        OPT("items-file", OPT_STR, items_file, "PATH", "item id -> title file (delimited)", NULL), \
+        OPT("rating-range", OPT_STR, rating_range, "LO,HI", "reject ratings outside [LO, HI]",     \
+            NULL),                                                                                 \
+        OPT("skip-bad-lines", OPT_FLAG, skip_bad_lines, NULL,                                      \
             "count, report and skip malformed lines instead of stopping", NULL)
 
 const OptSpec CLI_DATA_OPTS[] = {
@@ -46,8 +45,7 @@ const OptSpec CLI_DATA_OPTS[] = {
         "embedded ml-latest-small)",
         NULL),
     OPTS_READ,
-    OPT("valid-pct", OPT_DOUBLE, valid_pct, "P", "fraction of rows held out for validation",
-        "0.2"),
+    OPT("valid-pct", OPT_DOUBLE, valid_pct, "P", "fraction of rows held out for validation", "0.2"),
     OPT("valid-file", OPT_STR, valid_file, "PATH",
         "explicit validation file (same format) instead of a random split", NULL),
     OPT("seed", OPT_INT, seed, "N", "seed of the split, the init and the batch order", "42"),
@@ -111,7 +109,8 @@ const OptSpec CLI_TRAIN_OPTS[] = {
     OPT("eps", OPT_DOUBLE, eps, "E", "Adam and Adagrad epsilon", "1e-5"),
     OPT("max-memory", OPT_STR, max_memory, "SIZE",
         "refuse to train when a rank would need more than SIZE (e.g. 4G; default: what "
-        "the node has available, shared by its ranks)", NULL),
+        "the node has available, shared by its ranks)",
+        NULL),
     OPT_END,
 };
 
@@ -141,7 +140,8 @@ const OptSpec CLI_CKPT_OPTS[] = {
     OPT("output", OPT_STR, output, "PATH", "write the final model (HDF5) to PATH", NULL),
     OPT("metrics", OPT_STR, metrics, "PATH",
         "append per-epoch metrics to this HDF5 file (default: DIR/metrics.h5 with "
-        "--checkpoint-dir)", NULL),
+        "--checkpoint-dir)",
+        NULL),
     OPT_END,
 };
 
@@ -150,8 +150,8 @@ const OptSpec CLI_LRFIND_OPTS[] = {
     OPT("end-lr", OPT_DOUBLE, end_lr, "LR", "last learning rate of the sweep", "10"),
     OPT("num-it", OPT_INT, num_it, "N", "batches in the sweep", "100"),
     OPT("suggest", OPT_STR, suggest, "S", "valley, minimum or steep", "valley"),
-    OPT("no-stop-div", OPT_FLAG, no_stop_div, NULL,
-        "do not stop when the loss exceeds 4x its best", NULL),
+    OPT("no-stop-div", OPT_FLAG, no_stop_div, NULL, "do not stop when the loss exceeds 4x its best",
+        NULL),
     OPT("metrics", OPT_STR, metrics, "PATH",
         "save the curve and the suggestion in this HDF5 file (group lr_find)", NULL),
     OPT_END,
@@ -230,16 +230,17 @@ const OptSpec CLI_SWEEP_OPTS[] = {
 
 /* ---- using a trained model ---- */
 
-#define OPT_SHORT(name, type, field, metavar, help, def, c) \
-    { name, type, offsetof(Options, field), metavar, help, def, c }
+#define OPT_SHORT(name, type, field, metavar, help, def, c)                                        \
+    {                                                                                              \
+        name, type, offsetof(Options, field), metavar, help, def, c                                \
+    }
 #define OPT_NUM(what) OPT_SHORT("num", OPT_INT, num, "N", what, "10", 'n')
 
 const OptSpec CLI_USE_OPTS[] = {
     OPT("model", OPT_STR, model_file, "PATH",
         "model or checkpoint file (from train --output or --checkpoint-dir); required", NULL),
     OPT("data", OPT_STR, data, "PATH",
-        "the training data, if it moved since training (default: the path in the model)",
-        NULL),
+        "the training data, if it moved since training (default: the path in the model)", NULL),
     OPT_END,
 };
 
@@ -291,7 +292,8 @@ const OptSpec CLI_EVALUATE_OPTS[] = {
     OPT("relevant", OPT_DOUBLE, relevant, "R", "a held-out rating >= R is relevant", "4"),
     OPT("protocol", OPT_STR, protocol, "P",
         "ranking candidates: heldout (the user's held-out items), catalogue (every item "
-        "not rated in training) or both", "both"),
+        "not rated in training) or both",
+        "both"),
     OPT_END,
 };
 
@@ -300,27 +302,25 @@ const OptSpec CLI_SHOWRESULTS_OPTS[] = {
     OPT_END,
 };
 
-static const OptSpec *const PREDICT_GROUPS[] = {CLI_USE_OPTS, CLI_PAIRS_OPTS, CLI_HELP_OPTS,
-                                                NULL};
-static const OptSpec *const RECOMMEND_GROUPS[] = {CLI_USE_OPTS, CLI_RECOMMEND_OPTS,
-                                                  CLI_HELP_OPTS, NULL};
+static const OptSpec *const PREDICT_GROUPS[] = {CLI_USE_OPTS, CLI_PAIRS_OPTS, CLI_HELP_OPTS, NULL};
+static const OptSpec *const RECOMMEND_GROUPS[] = {CLI_USE_OPTS, CLI_RECOMMEND_OPTS, CLI_HELP_OPTS,
+                                                  NULL};
 static const OptSpec *const SIMILAR_GROUPS[] = {CLI_USE_OPTS, CLI_SIMILAR_OPTS, CLI_HELP_OPTS,
                                                 NULL};
-static const OptSpec *const BIASES_GROUPS[] = {CLI_USE_OPTS, CLI_BIASES_OPTS, CLI_HELP_OPTS,
-                                               NULL};
+static const OptSpec *const BIASES_GROUPS[] = {CLI_USE_OPTS, CLI_BIASES_OPTS, CLI_HELP_OPTS, NULL};
 static const OptSpec *const PCA_GROUPS[] = {CLI_USE_OPTS, CLI_PCA_OPTS, CLI_HELP_OPTS, NULL};
-static const OptSpec *const EVALUATE_GROUPS[] = {CLI_USE_OPTS, CLI_PAIRS_OPTS,
-                                                 CLI_EVALUATE_OPTS, CLI_HELP_OPTS, NULL};
+static const OptSpec *const EVALUATE_GROUPS[] = {CLI_USE_OPTS, CLI_PAIRS_OPTS, CLI_EVALUATE_OPTS,
+                                                 CLI_HELP_OPTS, NULL};
 static const OptSpec *const SHOWRESULTS_GROUPS[] = {CLI_USE_OPTS, CLI_SHOWRESULTS_OPTS,
                                                     CLI_HELP_OPTS, NULL};
 
-static const OptSpec *const TRAIN_GROUPS[] = {CLI_DATA_OPTS, CLI_MODEL_OPTS, CLI_TRAIN_OPTS,
-                                              CLI_BLOCKS_OPTS, CLI_CKPT_OPTS, CLI_OUTPUT_OPTS,
-                                              NULL};
-static const OptSpec *const LRFIND_GROUPS[] = {CLI_DATA_OPTS, CLI_MODEL_OPTS, CLI_TRAIN_OPTS,
+static const OptSpec *const TRAIN_GROUPS[] = {
+    CLI_DATA_OPTS, CLI_MODEL_OPTS, CLI_TRAIN_OPTS, CLI_BLOCKS_OPTS, CLI_CKPT_OPTS, CLI_OUTPUT_OPTS,
+    NULL};
+static const OptSpec *const LRFIND_GROUPS[] = {CLI_DATA_OPTS,   CLI_MODEL_OPTS,  CLI_TRAIN_OPTS,
                                                CLI_LRFIND_OPTS, CLI_OUTPUT_OPTS, NULL};
-static const OptSpec *const SHOWBATCH_GROUPS[] = {CLI_DATA_OPTS, CLI_BATCH_OPTS,
-                                                  CLI_SHOWBATCH_OPTS, CLI_HELP_OPTS, NULL};
+static const OptSpec *const SHOWBATCH_GROUPS[] = {CLI_DATA_OPTS, CLI_BATCH_OPTS, CLI_SHOWBATCH_OPTS,
+                                                  CLI_HELP_OPTS, NULL};
 static const OptSpec *const SWEEP_GROUPS[] = {
     CLI_DATA_OPTS, CLI_MODEL_OPTS, CLI_TRAIN_OPTS, CLI_BLOCKS_OPTS, CLI_SWEEP_OPTS, CLI_HELP_OPTS,
     NULL};
@@ -335,13 +335,12 @@ const Command CLI_COMMANDS[] = {
     {"sweep", "train many configurations over folds in one job, in groups of ranks",
      "collab-mpi sweep (--grid SPEC [--trials N] | --configs PATH) [OPTIONS]", SWEEP_GROUPS,
      cmd_sweep, NULL},
-    {"show-batch", "print a training batch: user, title, rating",
-     "collab-mpi show-batch [OPTIONS]", SHOWBATCH_GROUPS, cmd_show_batch, NULL},
+    {"show-batch", "print a training batch: user, title, rating", "collab-mpi show-batch [OPTIONS]",
+     SHOWBATCH_GROUPS, cmd_show_batch, NULL},
     {"synth", "write a synthetic MovieLens-shaped ratings set of any size",
      "collab-mpi synth --output DIR [OPTIONS]", SYNTH_GROUPS, cmd_synth, NULL},
     {"prepare", "parse ratings text once into an HDF5 file that training reads in parallel",
-     "collab-mpi prepare INPUT --output FILE [OPTIONS]", PREPARE_GROUPS, cmd_prepare_data,
-     "INPUT"},
+     "collab-mpi prepare INPUT --output FILE [OPTIONS]", PREPARE_GROUPS, cmd_prepare_data, "INPUT"},
     {"predict", "predict the rating of every (user, item) line of a file",
      "collab-mpi predict --model PATH [OPTIONS] PAIRS", PREDICT_GROUPS, cmd_predict, "PAIRS"},
     {"recommend", "the top-N unrated items for a user, or for every user (--all-users)",
@@ -355,11 +354,9 @@ const Command CLI_COMMANDS[] = {
     {"pca", "PCA of the factors of the most-rated items, to HDF5 and CSV",
      "collab-mpi pca --model PATH [OPTIONS]", PCA_GROUPS, cmd_pca, NULL},
     {"evaluate", "MSE, RMSE, MAE and ranking metrics on held-out ratings, beside baselines",
-     "collab-mpi evaluate --model PATH [OPTIONS] [FILE]", EVALUATE_GROUPS, cmd_evaluate,
-     "FILE"},
+     "collab-mpi evaluate --model PATH [OPTIONS] [FILE]", EVALUATE_GROUPS, cmd_evaluate, "FILE"},
     {"show-results", "validation rows with the prediction beside the target",
-     "collab-mpi show-results --model PATH [OPTIONS]", SHOWRESULTS_GROUPS, cmd_show_results,
-     NULL},
+     "collab-mpi show-results --model PATH [OPTIONS]", SHOWRESULTS_GROUPS, cmd_show_results, NULL},
     {NULL, NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -373,14 +370,14 @@ int cli_set_option(Options *o, const OptSpec *s, const char *text, Status *st)
     } else if (s->type == OPT_INT) {
         long long v = strtoll(text, &end, 10);
         if (errno || end == text || *end)
-            return status_set(st, STATUS_USAGE, "option --%s: '%s' is not an integer",
-                              s->name, text);
+            return status_set(st, STATUS_USAGE, "option --%s: '%s' is not an integer", s->name,
+                              text);
         *(int64_t *)field = v;
     } else if (s->type == OPT_DOUBLE) {
         double v = strtod(text, &end);
         if (errno || end == text || *end || !isfinite(v))
-            return status_set(st, STATUS_USAGE, "option --%s: '%s' is not a finite number",
-                              s->name, text);
+            return status_set(st, STATUS_USAGE, "option --%s: '%s' is not a finite number", s->name,
+                              text);
         *(double *)field = v;
     } else {
         *(int *)field = 1;
@@ -460,20 +457,19 @@ int cli_parse(Options *o, const Command *cmd, int argc, char **argv, Status *st)
 void cli_print_help(FILE *f, const Command *cmd)
 {
     fprintf(f, "Usage: %s\n%s.\n", cmd->usage, cmd->summary);
-    static const char *const titles[] = {"Data",       "Model", "Training", "Batches", "lr-find",
-                                         "show-batch", "synth", "Output",   "Other",
-                                         "Checkpoints", "Model file", "Input file",
-                                         "recommend", "similar", "biases", "pca", "evaluate",
-                                         "show-results", "prepare", "Blocked training",
-                                         "Sweep"};
-    const OptSpec *const known[] = {CLI_DATA_OPTS,      CLI_MODEL_OPTS,  CLI_TRAIN_OPTS,
-                                    CLI_BATCH_OPTS,     CLI_LRFIND_OPTS, CLI_SHOWBATCH_OPTS,
-                                    CLI_SYNTH_OPTS,     CLI_OUTPUT_OPTS, CLI_HELP_OPTS,
-                                    CLI_CKPT_OPTS,      CLI_USE_OPTS,    CLI_PAIRS_OPTS,
-                                    CLI_RECOMMEND_OPTS, CLI_SIMILAR_OPTS, CLI_BIASES_OPTS,
-                                    CLI_PCA_OPTS,       CLI_EVALUATE_OPTS,
-                                    CLI_SHOWRESULTS_OPTS, CLI_PREPARE_OPTS, CLI_BLOCKS_OPTS,
-                                    CLI_SWEEP_OPTS};
+    static const char *const titles[] = {
+        "Data",       "Model",      "Training",     "Batches", "lr-find",
+        "show-batch", "synth",      "Output",       "Other",   "Checkpoints",
+        "Model file", "Input file", "recommend",    "similar", "biases",
+        "pca",        "evaluate",   "show-results", "prepare", "Blocked training",
+        "Sweep"};
+    const OptSpec *const known[] = {CLI_DATA_OPTS,      CLI_MODEL_OPTS,    CLI_TRAIN_OPTS,
+                                    CLI_BATCH_OPTS,     CLI_LRFIND_OPTS,   CLI_SHOWBATCH_OPTS,
+                                    CLI_SYNTH_OPTS,     CLI_OUTPUT_OPTS,   CLI_HELP_OPTS,
+                                    CLI_CKPT_OPTS,      CLI_USE_OPTS,      CLI_PAIRS_OPTS,
+                                    CLI_RECOMMEND_OPTS, CLI_SIMILAR_OPTS,  CLI_BIASES_OPTS,
+                                    CLI_PCA_OPTS,       CLI_EVALUATE_OPTS, CLI_SHOWRESULTS_OPTS,
+                                    CLI_PREPARE_OPTS,   CLI_BLOCKS_OPTS,   CLI_SWEEP_OPTS};
     for (const OptSpec *const *g = cmd->groups; *g; g++) {
         for (size_t t = 0; t < sizeof known / sizeof *known; t++)
             if (known[t] == *g)

@@ -40,10 +40,10 @@ typedef struct TrainRun {
     double last_ckpt;    /* MPI_Wtime of the last checkpoint (rank 0's clock) */
     int epochs_done;
     double seconds, train_seconds;
-    uint64_t bytes;   /* exchanged over the epochs run, summed over ranks */
-    int checkpointed; /* a checkpoint was written at the stop */
-    int failed;       /* a checkpoint or metrics write failed */
-    int nonfinite;    /* a checkpoint was refused: the parameters are not finite */
+    uint64_t bytes;    /* exchanged over the epochs run, summed over ranks */
+    int checkpointed;  /* a checkpoint was written at the stop */
+    int failed;        /* a checkpoint or metrics write failed */
+    int nonfinite;     /* a checkpoint was refused: the parameters are not finite */
     int64_t signal_at; /* test hook COLLAB_TEST_SIGNAL_AT, -1 when unset */
     int64_t nan_at;    /* test hook COLLAB_TEST_NAN_AT, -1 when unset */
     int64_t kill_at;   /* test hook COLLAB_TEST_KILL_AT, -1 when unset */
@@ -112,7 +112,7 @@ static int run_checkpoint(TrainRun *run, Trainer *t, int epoch, size_t batch)
     Status st;
     char path[4096];
     status_clear(&st);
-    trainer_settle(t); /* blocked training: item rows home before they are read */
+    trainer_settle(t);               /* blocked training: item rows home before they are read */
     if (!trainer_params_finite(t)) { /* never replace a good checkpoint by a broken one */
         run->nonfinite = 1;
         return STATUS_DATA;
@@ -122,7 +122,8 @@ static int run_checkpoint(TrainRun *run, Trainer *t, int epoch, size_t batch)
     const double t0 = MPI_Wtime();
     if (ckpt_write(path, run->ctx, &c, &st)) {
         log_error("%s; the previous checkpoint is intact: free some space or choose "
-                  "another --checkpoint-dir, then resume with --resume auto", st.msg);
+                  "another --checkpoint-dir, then resume with --resume auto",
+                  st.msg);
         run->failed = 1;
         return st.code;
     }
@@ -255,12 +256,15 @@ static int check_out_dir(const char *opt, const char *path, Status *st)
         *slash = '\0';
     const char *d = !slash ? "." : dir[0] ? dir : "/";
     struct stat sb;
-    const char *why = stat(d, &sb) != 0 ? strerror(errno)
-                      : !S_ISDIR(sb.st_mode) ? "not a folder"
-                      : access(d, W_OK | X_OK) != 0 ? strerror(errno) : NULL;
+    const char *why = stat(d, &sb) != 0             ? strerror(errno)
+                      : !S_ISDIR(sb.st_mode)        ? "not a folder"
+                      : access(d, W_OK | X_OK) != 0 ? strerror(errno)
+                                                    : NULL;
     if (why)
-        return status_set(st, STATUS_DATA, "%s: cannot write into the folder '%s': %s (the "
-                          "file would only be written at the end of training)", opt, d, why);
+        return status_set(st, STATUS_DATA,
+                          "%s: cannot write into the folder '%s': %s (the "
+                          "file would only be written at the end of training)",
+                          opt, d, why);
     return STATUS_OK;
 }
 
@@ -331,8 +335,8 @@ static void print_summary(const TrainRun *run, Trainer *t, double t0)
     const int n = run->epochs_done;
     const double batches = (double)n * (double)t->n_batches;
     /* A blocked epoch runs every training rating; a batched one drops the partial batch. */
-    const double per_epoch = t->blocked ? (double)run->ds->n_train_total
-                                        : (double)t->n_batches * (double)t->cfg.bs;
+    const double per_epoch =
+        t->blocked ? (double)run->ds->n_train_total : (double)t->n_batches * (double)t->cfg.bs;
     printf("summary: epochs %d valid_loss %.6f rmse %.6f mae %.6f sec_per_epoch %.4f "
            "train_sec_per_epoch %.4f total_sec %.3f bytes_per_batch %.0f peak_rss_mb %.1f "
            "train_ratings_per_sec %.0f\n",
@@ -360,8 +364,8 @@ static int report_diverged(const TrainRun *run, const Trainer *t)
         log_error("training diverged: the loss of epoch %d, %s %zu is NaN or infinite "
                   "(lr %g); no checkpoint of these parameters was written and %s. Try a "
                   "lower --lr (this run has --lr %g; e.g. --lr %g)",
-                  d->epoch, t->blocked ? "stratum" : "batch", d->batch, d->lr, kept,
-                  run->o->lr, run->o->lr / 10);
+                  d->epoch, t->blocked ? "stratum" : "batch", d->batch, d->lr, kept, run->o->lr,
+                  run->o->lr / 10);
     else
         log_error("training diverged: the parameters are no longer finite (at batch %lld); "
                   "they were not written and %s. Try a lower --lr (this run has --lr %g; "

@@ -31,13 +31,11 @@ static int parse_range(double *lo, double *hi, const char *text, const char *opt
         goto bad;
     return STATUS_OK;
 bad:
-    return status_set(st, STATUS_USAGE, "option --%s: '%s' is not LO,HI with LO < HI", opt,
-                      text);
+    return status_set(st, STATUS_USAGE, "option --%s: '%s' is not LO,HI with LO < HI", opt, text);
 }
 
 /* Index of text in the NULL-terminated list, or -1 with a usage error naming opt. */
-static int parse_choice(const char *text, const char *const *choices, const char *opt,
-                        Status *st)
+static int parse_choice(const char *text, const char *const *choices, const char *opt, Status *st)
 {
     char list[256] = "";
     for (int i = 0; choices[i]; i++) {
@@ -73,8 +71,7 @@ static int parse_sep(DataOptions *d, const char *text, Status *st)
         d->sep = text[0];
     else
         return status_set(st, STATUS_USAGE,
-                          "option --sep: '%s' is not a single character (use \\t for tab)",
-                          text);
+                          "option --sep: '%s' is not a single character (use \\t for tab)", text);
     return STATUS_OK;
 }
 
@@ -120,7 +117,7 @@ int cli_data_options(DataOptions *d, const Options *o, Status *st)
     d->time_col = o->time_col;
     d->items_path = o->items_file;
     d->skip_bad_lines = o->skip_bad_lines;
-    d->keep_timestamps = 0; /* training does not use them */
+    d->keep_timestamps = 0;          /* training does not use them */
     d->user_blocks = (int)o->blocks; /* 0 except for train --blocks (checked there) */
     if (o->rating_range) {
         if (parse_range(&d->rating_min, &d->rating_max, o->rating_range, "rating-range", st))
@@ -131,8 +128,7 @@ int cli_data_options(DataOptions *d, const Options *o, Status *st)
         return status_set(st, STATUS_USAGE, "option --valid-pct: %g is not in [0, 1)",
                           o->valid_pct);
     if (o->seed < 0)
-        return status_set(st, STATUS_USAGE, "option --seed: %lld is negative",
-                          (long long)o->seed);
+        return status_set(st, STATUS_USAGE, "option --seed: %lld is negative", (long long)o->seed);
     return fold_options(o, st);
 }
 
@@ -214,16 +210,20 @@ static int optim_config(TrainConfig *c, const Options *o, Status *st)
     if (kind < 0 || sched < 0)
         return st->code;
     if (check_in(o->lr, 1e-12, 1e3, "lr", st) || check_in(o->wd, 0, 1e3, "wd", st) ||
-        check_in(o->mom, 0, 0.9999, "mom", st) ||
-        check_in(o->sqr_mom, 0, 0.9999, "sqr-mom", st) ||
+        check_in(o->mom, 0, 0.9999, "mom", st) || check_in(o->sqr_mom, 0, 0.9999, "sqr-mom", st) ||
         check_in(o->eps, 1e-30, 1, "eps", st) ||
         check_in(o->pct_start, 0.001, 0.999, "pct-start", st) ||
         check_in(o->div, 1e-6, 1e12, "div", st) ||
         check_in(o->div_final, 1e-6, 1e12, "div-final", st))
         return st->code;
     c->optim = (OptimConfig){(OptimKind)kind, o->wd, o->sqr_mom, o->eps};
-    c->sched = (Schedule){sched ? SCHED_CONSTANT : SCHED_ONE_CYCLE, o->lr, o->div, o->div_final,
-                          o->pct_start, {0.95, 0.85, 0.95}, 0};
+    c->sched = (Schedule){sched ? SCHED_CONSTANT : SCHED_ONE_CYCLE,
+                          o->lr,
+                          o->div,
+                          o->div_final,
+                          o->pct_start,
+                          {0.95, 0.85, 0.95},
+                          0};
     if (sched)
         c->sched.mom[0] = o->mom;
     return STATUS_OK;
@@ -277,8 +277,10 @@ int cli_train_config(TrainConfig *c, const Options *o, Status *st)
     c->seed = (uint64_t)o->seed;
     c->verbose = o->verbose;
     if (o->max_memory && size_parse(o->max_memory, &c->max_memory))
-        return status_set(st, STATUS_USAGE, "option --max-memory: '%s' is not a size such as "
-                          "512M, 4G or 1073741824", o->max_memory);
+        return status_set(st, STATUS_USAGE,
+                          "option --max-memory: '%s' is not a size such as "
+                          "512M, 4G or 1073741824",
+                          o->max_memory);
     return STATUS_OK;
 }
 
@@ -340,14 +342,14 @@ int cli_suggest(LrSuggest *s, const Options *o, Status *st)
 /* With a prepared file, the options that say how to parse text are a usage error. */
 static int prepared_options(const Options *o, const char *path, Status *st)
 {
-    const char *given = o->sep            ? "sep"
+    const char *given = o->sep                      ? "sep"
                         : strcmp(o->header, "auto") ? "header"
-                        : o->user_col       ? "user-col"
-                        : o->item_col       ? "item-col"
-                        : o->rating_col     ? "rating-col"
-                        : o->time_col       ? "time-col"
-                        : o->items_file     ? "items-file"
-                                            : NULL;
+                        : o->user_col               ? "user-col"
+                        : o->item_col               ? "item-col"
+                        : o->rating_col             ? "rating-col"
+                        : o->time_col               ? "time-col"
+                        : o->items_file             ? "items-file"
+                                                    : NULL;
     if (given)
         return status_set(st, STATUS_USAGE,
                           "option --%s applies to text, but %s is a prepared file (prepare "
@@ -410,8 +412,8 @@ static void format_value(char *out, size_t len, const OptSpec *s, const Options 
     else if (!strcmp(s->name, "stall-timeout"))
         format_stall(out, len, o);
     else if (s->type == OPT_STR)
-        snprintf(out, len, "%s", *(const char *const *)field ? *(const char *const *)field
-                                                             : "(none)");
+        snprintf(out, len, "%s",
+                 *(const char *const *)field ? *(const char *const *)field : "(none)");
     else if (s->type == OPT_INT)
         snprintf(out, len, "%lld", (long long)*(const int64_t *)field);
     else if (s->type == OPT_DOUBLE)
@@ -459,8 +461,7 @@ void cli_print_settings(const Command *cmd, const Options *o, const Dataset *ds)
             char value[1024];
             format_value(value, sizeof value, s, o);
             if (s->type == OPT_DOUBLE) /* short form for people; %.17g is for files */
-                snprintf(value, sizeof value, "%g", *(const double *)((const char *)o +
-                                                                     s->offset));
+                snprintf(value, sizeof value, "%g", *(const double *)((const char *)o + s->offset));
             printf("  %-18s %s%s\n", s->name, value,
                    !strcmp(s->name, "data") && !o->data ? " (embedded default)" : "");
         }

@@ -509,8 +509,8 @@ static void rows_assemble(Dataset *ds, Rows *t, Rows *v, const Load *L)
 /* ------------------------------------------------------------------------- load */
 
 /* Collective, after the file is open: counts, vocabularies, layout, this rank's rows. */
-static int load_rows(Dataset *ds, const PrepFile *f, const SplitBits *s, int by_title,
-                     int nblocks, MPI_Comm comm, Status *st)
+static int load_rows(Dataset *ds, const PrepFile *f, const SplitBits *s, int by_title, int nblocks,
+                     MPI_Comm comm, Status *st)
 {
     Load L = {f, s, &ds->layout, NULL, NULL, 0, 0, 0, comm};
     Cols c = {0};

@@ -135,8 +135,7 @@ static void blocks_cut_ratings(Blocks *b, const Dataset *ds, const uint32_t *by_
     free(cell_of);
 }
 
-void blocks_init(Blocks *b, const Ctx *ctx, const Dataset *ds, const uint32_t *by_user,
-                 size_t k)
+void blocks_init(Blocks *b, const Ctx *ctx, const Dataset *ds, const uint32_t *by_user, size_t k)
 {
     const Layout *l = &ds->layout;
     memset(b, 0, sizeof *b);
@@ -184,10 +183,10 @@ void blocks_init(Blocks *b, const Ctx *ctx, const Dataset *ds, const uint32_t *b
 
 void blocks_free(Blocks *b)
 {
-    void *bufs[] = {b->item_start, b->items,  b->split,  b->cell,   b->r_user, b->r_item,
-                    b->r_y,        b->stage,  b->pack,   b->scount, b->sdispl, b->rcount,
-                    b->rdispl,     b->stype,  b->rtype,  b->rlen,   b->roff,   b->shift,
-                    b->stage2,     b->reqs,   b->block_rank};
+    void *bufs[] = {b->item_start, b->items, b->split,     b->cell,   b->r_user, b->r_item,
+                    b->r_y,        b->stage, b->pack,      b->scount, b->sdispl, b->rcount,
+                    b->rdispl,     b->stype, b->rtype,     b->rlen,   b->roff,   b->shift,
+                    b->stage2,     b->reqs,  b->block_rank};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         free(bufs[i]);
     if (b->row_type != 0 && b->row_type != MPI_DATATYPE_NULL)
@@ -435,8 +434,14 @@ static void cell_fit(const Blocks *b, const BlockStep *st, float *stage, size_t 
                      ExactSum *sq)
 {
     const ModelSpec *s = &st->m->spec;
-    Hyper h = {0, 0, (float)st->eps, st->adagrad, st->m->user_b != NULL, s->has_range,
-               s->y_lo, s->y_hi - s->y_lo};
+    Hyper h = {0,
+               0,
+               (float)st->eps,
+               st->adagrad,
+               st->m->user_b != NULL,
+               s->has_range,
+               s->y_lo,
+               s->y_hi - s->y_lo};
     const double n = (double)(c1 - c0), total = (double)st->sched->total;
     for (size_t a = c0; a < c1; a += BLOCKS_LR_CHUNK) {
         const size_t e = c1 - a < BLOCKS_LR_CHUNK ? c1 : a + BLOCKS_LR_CHUNK;

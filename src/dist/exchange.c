@@ -64,14 +64,14 @@ void exchange_init(Exchange *x, const Ctx *ctx, const Layout *layout, size_t k)
 
 void exchange_free(Exchange *x)
 {
-    void *arrays[] = {x->send_n, x->recv_n, x->scnt,  x->soff,   x->rcnt,  x->roff, x->gcnt,
-                      x->goff,   x->stamp,  x->slot,  x->blk,    x->req_n, x->ostamp, x->oslot,
-                      x->owner};
-    Buf *bufs[] = {&x->uniq,      &x->srv,        &x->uniq_rows,  &x->srv_rows,  &x->rec_out,
-                   &x->rec_in,    &x->g_out,      &x->g_in,       &x->order,     &x->slot_f,
-                   &x->slot_b,    &x->acc,        &x->touched,    &x->plan.uoff, &x->plan.uniq,
-                   &x->plan.ask,  &x->plan.blk,   &x->plan.serve, &x->plan.soff, &x->plan.srv,
-                   &x->gat_send,  &x->gat_rows};
+    void *arrays[] = {x->send_n, x->recv_n, x->scnt,   x->soff,  x->rcnt,
+                      x->roff,   x->gcnt,   x->goff,   x->stamp, x->slot,
+                      x->blk,    x->req_n,  x->ostamp, x->oslot, x->owner};
+    Buf *bufs[] = {&x->uniq,     &x->srv,      &x->uniq_rows,  &x->srv_rows,  &x->rec_out,
+                   &x->rec_in,   &x->g_out,    &x->g_in,       &x->order,     &x->slot_f,
+                   &x->slot_b,   &x->acc,      &x->touched,    &x->plan.uoff, &x->plan.uniq,
+                   &x->plan.ask, &x->plan.blk, &x->plan.serve, &x->plan.soff, &x->plan.srv,
+                   &x->gat_send, &x->gat_rows};
     for (size_t i = 0; i < sizeof arrays / sizeof *arrays; i++)
         free(arrays[i]);
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
@@ -185,8 +185,8 @@ static float *exchange_serve(Exchange *x, const Model *m, const int32_t *srv, si
 }
 
 /* One rank owns every item: the rows are copied straight from its tables. */
-static void gather_local(float *irows, float *ibias, const Model *m, const int32_t *item,
-                         size_t n, size_t k)
+static void gather_local(float *irows, float *ibias, const Model *m, const int32_t *item, size_t n,
+                         size_t k)
 {
     for (size_t j = 0; j < n; j++) {
         memcpy(irows + j * k, m->item_f + (size_t)item[j] * k, k * sizeof(float));
@@ -374,11 +374,11 @@ static void slots_move(Exchange *x, void *slots, void *served, int width, MPI_Da
     int tsize = 0;
     MPI_Type_size(t, &tsize);
     if (to_owner)
-        CHECK_MPI(MPI_Alltoallv(slots, x->scnt, x->soff, t, served, x->rcnt, x->roff, t,
-                                x->ctx->comm));
+        CHECK_MPI(
+            MPI_Alltoallv(slots, x->scnt, x->soff, t, served, x->rcnt, x->roff, t, x->ctx->comm));
     else
-        CHECK_MPI(MPI_Alltoallv(served, x->rcnt, x->roff, t, slots, x->scnt, x->soff, t,
-                                x->ctx->comm));
+        CHECK_MPI(
+            MPI_Alltoallv(served, x->rcnt, x->roff, t, slots, x->scnt, x->soff, t, x->ctx->comm));
     x->messages++;
     x->bytes += (uint64_t)(to_owner ? out : total) * (uint64_t)tsize; /* what this rank sent */
 }
@@ -432,8 +432,8 @@ static void slots_point(Exchange *x, SlotRows *sr, const Model *m, size_t u, siz
     *sr = (SlotRows){u, f, b, want_grads ? x->acc.p : NULL};
 }
 
-void exchange_gather_slots(Exchange *x, SlotRows *sr, int32_t *slot, uint8_t *first,
-                           const Model *m, const int32_t *item, size_t n, int want_grads)
+void exchange_gather_slots(Exchange *x, SlotRows *sr, int32_t *slot, uint8_t *first, const Model *m,
+                           const int32_t *item, size_t n, int want_grads)
 {
     const double t0 = MPI_Wtime();
     const size_t u = slots_assign(x, slot, first, item, n);
@@ -632,7 +632,8 @@ static size_t plan_pack(const Exchange *x, int32_t *out, int r)
     size_t n = 0;
     for (size_t b = 0; b < pl->nb; b++) {
         const size_t c = (size_t)ask[b * (size_t)p + (size_t)r];
-        memcpy(out + n, uniq + uoff[b] + (size_t)blk[b * (size_t)p + (size_t)r], c * sizeof(int32_t));
+        memcpy(out + n, uniq + uoff[b] + (size_t)blk[b * (size_t)p + (size_t)r],
+               c * sizeof(int32_t));
         n += c;
     }
     return n;
@@ -647,7 +648,8 @@ static void plan_requests(Exchange *x)
     const int p = x->ctx->size, me = x->ctx->rank, nb = (int)pl->nb;
     const size_t np_ = (size_t)p, nbz = pl->nb;
     int *ask = pl->ask.p, *serve = plan_array(&pl->serve, nbz * np_, sizeof(int));
-    int *sc = xmalloc((nbz ? nbz : 1) * np_ * sizeof(int)), *rc = xmalloc((nbz ? nbz : 1) * np_ * sizeof(int));
+    int *sc = xmalloc((nbz ? nbz : 1) * np_ * sizeof(int)),
+        *rc = xmalloc((nbz ? nbz : 1) * np_ * sizeof(int));
     for (size_t r = 0; r < np_; r++)
         for (size_t b = 0; b < nbz; b++)
             sc[r * nbz + b] = (int)r == me ? 0 : ask[b * np_ + r];
@@ -669,8 +671,8 @@ static void plan_requests(Exchange *x)
     for (int r = 0; r < p; r++)
         if (r != me)
             plan_pack(x, out + x->soff[r], r);
-    CHECK_MPI(MPI_Alltoallv(out, x->scnt, x->soff, MPI_INT32_T, in, x->rcnt, x->roff,
-                            MPI_INT32_T, x->ctx->comm));
+    CHECK_MPI(MPI_Alltoallv(out, x->scnt, x->soff, MPI_INT32_T, in, x->rcnt, x->roff, MPI_INT32_T,
+                            x->ctx->comm));
     x->messages += 2;
     x->bytes += (uint64_t)(nbz * np_) * sizeof(int) + (uint64_t)sent * sizeof(int32_t);
     /* Batch-major: batch b's ids from rank 0, then rank 1, ... */

@@ -259,8 +259,8 @@ void optim_step_row(Optim *o, float *p, size_t gi, size_t r, const float *const 
     }
 }
 
-void optim_step_rows(Optim *o, float *p, const float *g, size_t gi, const int32_t *rows,
-                     size_t n, double lr, double mom)
+void optim_step_rows(Optim *o, float *p, const float *g, size_t gi, const int32_t *rows, size_t n,
+                     double lr, double mom)
 {
     const OptimGroup *gr = &o->group[gi];
     const AdamScalars s = adam_scalars(o, lr, mom);

@@ -65,8 +65,7 @@ uint64_t ckpt_fingerprint(const int64_t *gidx, const int32_t *user, const int32_
 /* ------------------------------------------------------------------ writing */
 
 /* Collective: table t (each rank its rows) with its checksum attribute. */
-static int write_table(hid_t file, const CkptTable *t, const Ctx *ctx, const char *path,
-                       Status *st)
+static int write_table(hid_t file, const CkptTable *t, const Ctx *ctx, const char *path, Status *st)
 {
     const uint64_t sum = sum_over_ranks(table_checksum(t), ctx);
     const int f64 = t->elem == CKPT_F64;
@@ -152,11 +151,9 @@ static int write_body(hid_t file, const CkptContent *c, const Ctx *ctx, const ch
             test_slow_write();
     }
     if (!status_agree(st, ctx->comm))
-        h5_write_strings(file, "vocab/users", c->user_names, c->data.n_users, ctx->comm, path,
-                         st);
+        h5_write_strings(file, "vocab/users", c->user_names, c->data.n_users, ctx->comm, path, st);
     if (!status_agree(st, ctx->comm))
-        h5_write_strings(file, "vocab/items", c->item_names, c->data.n_items, ctx->comm, path,
-                         st);
+        h5_write_strings(file, "vocab/items", c->item_names, c->data.n_items, ctx->comm, path, st);
     if (!status_agree(st, ctx->comm))
         h5_write_strings(file, "vocab/titles", c->item_titles, c->data.n_items, ctx->comm, path,
                          st);
@@ -175,8 +172,10 @@ int ckpt_write(const char *final_path, const Ctx *ctx, const CkptContent *c, Sta
     errno = 0;
     file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     if (file < 0)
-        status_set(st, STATUS_DATA, "cannot create checkpoint '%s' (is the folder there and "
-                   "writable?)", path);
+        status_set(st, STATUS_DATA,
+                   "cannot create checkpoint '%s' (is the folder there and "
+                   "writable?)",
+                   path);
     else
         write_body(file, c, ctx, path, st);
     /* On a full disk, HDF5 1.10 cannot flush the metadata at close, frees the file anyway
@@ -190,8 +189,7 @@ int ckpt_write(const char *final_path, const Ctx *ctx, const CkptContent *c, Sta
     if (file >= 0 && H5Fclose(file) < 0)
         status_set(st, STATUS_DATA, "%s: closing the file failed%s", path, h5_io_hint(path));
     H5Pclose(fapl);
-    if (status_agree(st, ctx->comm) == STATUS_OK && ctx->rank == 0 &&
-        rename(path, final_path) != 0)
+    if (status_agree(st, ctx->comm) == STATUS_OK && ctx->rank == 0 && rename(path, final_path) != 0)
         status_set(st, STATUS_DATA, "cannot rename '%s' to '%s': %s", path, final_path,
                    strerror(errno));
     if (st->code != STATUS_OK && ctx->rank == 0)
@@ -245,8 +243,10 @@ static herr_t visit_object(hid_t obj, const char *name, const H5O_info_t *info, 
     for (size_t i = 0; i < v->expect->n_tables; i++)
         if (!strcmp(name, v->expect->tables[i].name))
             return 0;
-    status_set(v->st, STATUS_DATA, "%s: unexpected dataset '%s' (not a %s file of this "
-               "model?)", v->path, name, v->expect->with_optimizer ? "checkpoint" : "model");
+    status_set(v->st, STATUS_DATA,
+               "%s: unexpected dataset '%s' (not a %s file of this "
+               "model?)",
+               v->path, name, v->expect->with_optimizer ? "checkpoint" : "model");
     return 1;
 }
 
@@ -255,25 +255,30 @@ static int check_root(hid_t file, const CkptContent *expect, const char *path, S
     char text[256];
     int64_t version = 0;
     if (h5_attr_read_str(file, "format", text, sizeof text) || strcmp(text, FORMAT_NAME))
-        return status_set(st, STATUS_DATA, "%s: not a collab-mpi file (no 'format' attribute "
-                          "'collab-mpi')", path);
-    if (h5_attr_read_num(file, "format_version", H5T_NATIVE_INT64, H5T_INTEGER, &version))
-        return status_set(st, STATUS_DATA, "%s: the 'format_version' attribute is missing",
+        return status_set(st, STATUS_DATA,
+                          "%s: not a collab-mpi file (no 'format' attribute "
+                          "'collab-mpi')",
                           path);
+    if (h5_attr_read_num(file, "format_version", H5T_NATIVE_INT64, H5T_INTEGER, &version))
+        return status_set(st, STATUS_DATA, "%s: the 'format_version' attribute is missing", path);
     if (version != CKPT_FORMAT_VERSION)
-        return status_set(st, STATUS_DATA, "%s: format version %lld, but this program reads "
-                          "version %d", path, (long long)version, CKPT_FORMAT_VERSION);
+        return status_set(st, STATUS_DATA,
+                          "%s: format version %lld, but this program reads "
+                          "version %d",
+                          path, (long long)version, CKPT_FORMAT_VERSION);
     if (h5_attr_read_str(file, "kind", text, sizeof text) ||
         (expect->with_optimizer && strcmp(text, "checkpoint")))
-        return status_set(st, STATUS_DATA, "%s: is a %s file, not a checkpoint (it holds no "
-                          "optimizer state to resume from)", path, text);
+        return status_set(st, STATUS_DATA,
+                          "%s: is a %s file, not a checkpoint (it holds no "
+                          "optimizer state to resume from)",
+                          path, text);
     return STATUS_OK;
 }
 
 static int check_progress(hid_t file, CkptProgress *p, const char *path, Status *st)
 {
-    hid_t g = H5Lexists(file, "progress", H5P_DEFAULT) > 0 ? H5Gopen2(file, "progress",
-                                                                         H5P_DEFAULT) : -1;
+    hid_t g =
+        H5Lexists(file, "progress", H5P_DEFAULT) > 0 ? H5Gopen2(file, "progress", H5P_DEFAULT) : -1;
     int bad = g < 0;
     bad = bad || h5_attr_read_num(g, "epoch", H5T_NATIVE_INT64, H5T_INTEGER, &p->epoch) ||
           h5_attr_read_num(g, "batch", H5T_NATIVE_INT64, H5T_INTEGER, &p->batch) ||
@@ -288,18 +293,15 @@ static int check_progress(hid_t file, CkptProgress *p, const char *path, Status 
     if (g >= 0)
         H5Gclose(g);
     if (bad || p->epoch < 0 || p->batch < 0 || p->iter < 0 || p->opt_step < 0)
-        return status_set(st, STATUS_DATA, "%s: the 'progress' group is missing or damaged",
-                          path);
+        return status_set(st, STATUS_DATA, "%s: the 'progress' group is missing or damaged", path);
     return STATUS_OK;
 }
 
 static int check_data(hid_t file, const CkptData *d, const char *path, Status *st)
 {
-    static const char *const names[] = {"n_train", "n_valid", "n_users", "n_items",
-                                        "fingerprint"};
+    static const char *const names[] = {"n_train", "n_valid", "n_users", "n_items", "fingerprint"};
     const uint64_t want[] = {d->n_train, d->n_valid, d->n_users, d->n_items, d->fingerprint};
-    hid_t g = H5Lexists(file, "data", H5P_DEFAULT) > 0 ? H5Gopen2(file, "data", H5P_DEFAULT)
-                                                        : -1;
+    hid_t g = H5Lexists(file, "data", H5P_DEFAULT) > 0 ? H5Gopen2(file, "data", H5P_DEFAULT) : -1;
     for (int i = 0; i < 5 && st->code == STATUS_OK; i++) {
         uint64_t got = 0;
         if (g < 0 || h5_attr_read_num(g, names[i], H5T_NATIVE_UINT64, H5T_INTEGER, &got))
@@ -311,8 +313,10 @@ static int check_data(hid_t file, const CkptData *d, const char *path, Status *s
                        "--item-name?)",
                        path, names[i], (unsigned long long)got, (unsigned long long)want[i]);
         else if (got != want[i])
-            status_set(st, STATUS_DATA, "%s: was written for other data: same sizes, but "
-                       "different ratings or split (fingerprint mismatch)", path);
+            status_set(st, STATUS_DATA,
+                       "%s: was written for other data: same sizes, but "
+                       "different ratings or split (fingerprint mismatch)",
+                       path);
     }
     if (g >= 0)
         H5Gclose(g);
@@ -321,8 +325,8 @@ static int check_data(hid_t file, const CkptData *d, const char *path, Status *s
 
 static int check_settings(hid_t file, const CkptContent *c, const char *path, Status *st)
 {
-    hid_t g = H5Lexists(file, "settings", H5P_DEFAULT) > 0
-                  ? H5Gopen2(file, "settings", H5P_DEFAULT) : -1;
+    hid_t g =
+        H5Lexists(file, "settings", H5P_DEFAULT) > 0 ? H5Gopen2(file, "settings", H5P_DEFAULT) : -1;
     if (g < 0)
         return status_set(st, STATUS_DATA, "%s: the 'settings' group is missing", path);
     for (size_t i = 0; i < c->n_settings && st->code == STATUS_OK; i++) {
@@ -340,7 +344,8 @@ static int check_settings(hid_t file, const CkptContent *c, const char *path, St
                 status_set(st, STATUS_DATA, "%s: setting '%s' is missing from the file", path,
                            s->name);
         } else if (strcmp(got, s->value))
-            status_set(st, STATUS_DATA, "%s: was written with --%s %s, this run has --%s %s "
+            status_set(st, STATUS_DATA,
+                       "%s: was written with --%s %s, this run has --%s %s "
                        "(only --epochs, checkpoint and output options may change on resume)",
                        path, s->name, got, s->name, s->value);
     }
@@ -368,8 +373,10 @@ static int check_strings(hid_t file, const char *name, size_t n, const char *pat
         memcpy(s[i], buf + i * width, width);
     }
     if (h5_strings_checksum(s, n) != want)
-        status_set(st, STATUS_DATA, "%s: dataset '%s' does not match its checksum (the file "
-                   "is corrupted)", path, name);
+        status_set(st, STATUS_DATA,
+                   "%s: dataset '%s' does not match its checksum (the file "
+                   "is corrupted)",
+                   path, name);
 done:
     for (size_t i = 0; i < n; i++)
         free(s[i]);
@@ -389,8 +396,8 @@ static int check_tables(hid_t file, const CkptContent *c, uint64_t *sums, const 
         const CkptTable *t = &c->tables[i];
         hsize_t dims[2] = {t->total, t->width};
         const size_t size = t->elem == CKPT_F64 ? 8 : 4;
-        if (!h5_check_dataset(file, t->name, H5T_FLOAT, size, t->width == 1 ? 1 : 2, dims,
-                              path, st))
+        if (!h5_check_dataset(file, t->name, H5T_FLOAT, size, t->width == 1 ? 1 : 2, dims, path,
+                              st))
             h5_read_checksum(file, t->name, H5T_NATIVE_UINT64, &sums[i], path, st);
     }
     const char *vocab[] = {"vocab/users", "vocab/items", "vocab/titles"};
@@ -413,8 +420,10 @@ static int validate(const char *path, CkptContent *c, uint64_t *sums, Status *st
                           strerror(errno));
     hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (file < 0)
-        return status_set(st, STATUS_DATA, "%s: not a readable HDF5 file (truncated or "
-                          "corrupted?)", path);
+        return status_set(st, STATUS_DATA,
+                          "%s: not a readable HDF5 file (truncated or "
+                          "corrupted?)",
+                          path);
     if (!check_root(file, c, path, st) && !check_progress(file, &c->progress, path, st) &&
         !check_data(file, &c->data, path, st) && !check_settings(file, c, path, st))
         check_tables(file, c, sums, path, st);
@@ -446,8 +455,10 @@ fail:
         return st->code;
     for (size_t i = 0; i < c->n_tables; i++)
         if (sum_over_ranks(table_checksum(&c->tables[i]), ctx) != sums[i])
-            return status_set(st, STATUS_DATA, "%s: dataset '%s' does not match its checksum "
-                              "(the file is corrupted)", path, c->tables[i].name);
+            return status_set(st, STATUS_DATA,
+                              "%s: dataset '%s' does not match its checksum "
+                              "(the file is corrupted)",
+                              path, c->tables[i].name);
     return STATUS_OK;
 }
 

@@ -225,8 +225,10 @@ static int read_strings(hid_t file, const char *name, size_t n, int empty_null, 
     ds = st->code ? -1 : H5Dopen2(file, name, H5P_DEFAULT);
     if (ds >= 0 && !h5_attr_read_num(ds, "checksum", H5T_NATIVE_UINT64, H5T_INTEGER, &sum) &&
         sum != h5_strings_checksum(s, n))
-        status_set(st, STATUS_DATA, "%s: dataset '%s' does not match its checksum (the file "
-                   "is corrupted)", path, name);
+        status_set(st, STATUS_DATA,
+                   "%s: dataset '%s' does not match its checksum (the file "
+                   "is corrupted)",
+                   path, name);
     if (ds >= 0)
         H5Dclose(ds);
     return st->code;

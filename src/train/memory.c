@@ -83,8 +83,7 @@ int memory_check(const MemNeed *need, uint64_t max_per_rank, const Ctx *ctx, Sta
     }
     char node[96] = "";
     if (ranks > 1)
-        snprintf(node, sizeof node, "; %s for the %d ranks of its node", size_text(want).s,
-                 ranks);
+        snprintf(node, sizeof node, "; %s for the %d ranks of its node", size_text(want).s, ranks);
     /* Adagrad only helps where moments are a large part (Adam's, SGD's momentum). */
     const char *hint = need->optimizer > need->tables / 2
                            ? ", or --opt adagrad (one accumulator per row instead of two "

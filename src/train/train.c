@@ -177,11 +177,11 @@ void trainer_free(Trainer *t)
     exchange_free(&t->x);
     blocks_free(&t->blk);
     nn_work_free(&t->nnw);
-    void *bufs[] = {t->order,   t->order_pos, t->batch_start, t->b_user,   t->b_item,  t->b_pos,
-                    t->b_y,     t->pred,      t->z,           t->dpred,    t->irows,   t->g_irows,
-                    t->ibias,   t->g_ibias,   t->by_user,     t->b_slot,   t->b_first, t->g_row,
-                    t->bo_user, t->bo_item,   t->bo_y,        t->bo_slot,  t->bo_first, t->nx,
-                    t->gx,      t->gdx,       t->gy,          t->gz,       t->gpred,   t->gdz,
+    void *bufs[] = {t->order,   t->order_pos,  t->batch_start, t->b_user,  t->b_item,   t->b_pos,
+                    t->b_y,     t->pred,       t->z,           t->dpred,   t->irows,    t->g_irows,
+                    t->ibias,   t->g_ibias,    t->by_user,     t->b_slot,  t->b_first,  t->g_row,
+                    t->bo_user, t->bo_item,    t->bo_y,        t->bo_slot, t->bo_first, t->nx,
+                    t->gx,      t->gdx,        t->gy,          t->gz,      t->gpred,    t->gdz,
                     t->gitem,   t->shuffle_pos};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         free(bufs[i]);
@@ -271,8 +271,8 @@ void trainer_shuffle(Trainer *t, int epoch)
             continue;
         const size_t b = pos[r] / bs;
         /* A batch whose every rating is here (always at one rank) is placed directly. */
-        const size_t at = !t->fused && start[b + 1] - start[b] == bs ? start[b] + pos[r] % bs
-                                                                     : next[b]++;
+        const size_t at =
+            !t->fused && start[b + 1] - start[b] == bs ? start[b] + pos[r] % bs : next[b]++;
         trainer_place(t, at, r, (int64_t)pos[r]);
     }
     for (size_t b = 0; b < nb && !t->fused; b++)
@@ -299,8 +299,7 @@ static void trainer_load(Trainer *t, const int32_t *user, const int32_t *item, c
 }
 
 /* Squared (and, with ab, absolute) errors of the batch into order-free sums. */
-static void trainer_errors(const float *pred, const float *y, size_t n, ExactSum *sq,
-                           ExactSum *ab)
+static void trainer_errors(const float *pred, const float *y, size_t n, ExactSum *sq, ExactSum *ab)
 {
     for (size_t j = 0; j < n; j++) {
         const double d = (double)(pred[j] - y[j]); /* exact: float difference */
@@ -371,8 +370,15 @@ static double trainer_step_fused(Trainer *t, size_t b, double lr, double mom)
     SlotRows sr;
     exchange_gather_planned(&t->x, &sr, m, b);
     const int e = trainer_fixed_exponent(t->cfg.bs);
-    const FusedRatings fr = {t->bo_slot + first, t->bo_first + first, y, n, sr.f, sr.b, sr.acc,
-                             (float)(2.0 / (double)t->cfg.bs), ldexpf(1.0f, e)};
+    const FusedRatings fr = {t->bo_slot + first,
+                             t->bo_first + first,
+                             y,
+                             n,
+                             sr.f,
+                             sr.b,
+                             sr.acc,
+                             (float)(2.0 / (double)t->cfg.bs),
+                             ldexpf(1.0f, e)};
     optim_begin_step(&t->opt, m->params, lr);
     OptimScalars os;
     optim_scalars(&t->opt, lr, mom, &os);
@@ -408,8 +414,10 @@ static double trainer_step_fused(Trainer *t, size_t b, double lr, double mom)
 static BlockStep trainer_block_step(Trainer *t)
 {
     float *const(*acc)[2] = t->opt.acc;
-    return (BlockStep){&t->model,        acc[0][0], acc[0][1],        acc[1][0],
-                       acc[1][1],        &t->cfg.sched, t->iter,      t->cfg.optim.wd,
+    return (BlockStep){&t->model,        acc[0][0],
+                       acc[0][1],        acc[1][0],
+                       acc[1][1],        &t->cfg.sched,
+                       t->iter,          t->cfg.optim.wd,
                        t->cfg.optim.eps, t->cfg.optim.kind == OPTIM_ADAGRAD};
 }
 

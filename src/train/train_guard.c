@@ -39,11 +39,11 @@ static uint64_t buffer_bytes(const Dataset *ds, const TrainConfig *cfg, const NN
                (uint64_t)cfg->blocks * (uint64_t)cfg->blocks / (uint64_t)ds->layout.nranks * 8 +
                VALID_CHUNK * (21 + 4 * (k + 1) * sizeof(float)) +
                ((uint64_t)ds->layout.n_items + rows) * 8;
-    uint64_t b = (uint64_t)ds->n_train * 24 +                 /* batch order, shuffle */
-                 (ds->n_train_total / bs + 1) * 8 +          /* batch starts */
-                 cap * (21 + 4 * (k + 1) * sizeof(float)) +  /* workspace, slot rows */
-                 ((uint64_t)ds->layout.n_items + rows) * 8;  /* exchange indices */
-    if (!optim_is_sparse(cfg->optim.kind))                   /* per-rating item rows */
+    uint64_t b = (uint64_t)ds->n_train * 24 +               /* batch order, shuffle */
+                 (ds->n_train_total / bs + 1) * 8 +         /* batch starts */
+                 cap * (21 + 4 * (k + 1) * sizeof(float)) + /* workspace, slot rows */
+                 ((uint64_t)ds->layout.n_items + rows) * 8; /* exchange indices */
+    if (!optim_is_sparse(cfg->optim.kind))                  /* per-rating item rows */
         b += bs * (2 * k * sizeof(float) + 24);
     if (head->n_params) { /* activations of every layer, inputs and their gradients */
         const uint64_t nc = bs > NN_EVAL_ROWS ? bs : NN_EVAL_ROWS, w = head->max_width;

@@ -184,17 +184,22 @@ static void check_case(const Ctx *ctx, const Gen *g, const Case *c)
         snprintf(ukeys[i], 8, "u%03d", i), up[i] = ukeys[i];
     for (int i = 0; i < NI; i++)
         snprintf(ikeys[i], 8, "i%03d", i), ip[i] = ikeys[i];
-    Ratings r = {.n = NR, .user = (int32_t *)g->user, .item = (int32_t *)g->item,
-                 .rating = (float *)g->y, .n_user_keys = NU, .user_keys = up,
-                 .n_item_keys = NI, .item_keys = ip};
+    Ratings r = {.n = NR,
+                 .user = (int32_t *)g->user,
+                 .item = (int32_t *)g->item,
+                 .rating = (float *)g->y,
+                 .n_user_keys = NU,
+                 .user_keys = up,
+                 .n_item_keys = NI,
+                 .item_keys = ip};
     if (ctx->rank == 0) {
         dataset_build(&ds, &r, g->valid, 0);
         dataset_build(&whole, &r, g->valid, 0); /* the reference's copy, file order */
     }
     dataset_distribute_blocks(&ds, NB, ctx->comm);
     TrainConfig cfg = {0};
-    cfg.model = (ModelSpec){.kind = MODEL_DOTBIAS, .k = c->k, .has_range = 1, .y_lo = 0.0f,
-                            .y_hi = 5.5f};
+    cfg.model =
+        (ModelSpec){.kind = MODEL_DOTBIAS, .k = c->k, .has_range = 1, .y_lo = 0.0f, .y_hi = 5.5f};
     cfg.optim = (OptimConfig){c->kind, c->wd, 0.99, 1e-5};
     cfg.sched = (Schedule){SCHED_ONE_CYCLE, c->lr, 25, 1e5, 0.25, {0.95, 0.85, 0.95}, 0};
     cfg.bs = 64, cfg.epochs = c->epochs, cfg.seed = 7, cfg.blocks = NB;
@@ -210,10 +215,17 @@ static void check_case(const Ctx *ctx, const Gen *g, const Case *c)
         const size_t nu = ds.users.n, ni = ds.items.n, k = c->k;
         const size_t n = nu * (k + 1) + ni * (k + 1);
         float *init = read_dump(path0, n), *got = read_dump(path1, n);
-        Ref m = {nu, ni, k, ref_load(init, nu * k), ref_load(init + nu * k, nu),
+        Ref m = {nu,
+                 ni,
+                 k,
+                 ref_load(init, nu * k),
+                 ref_load(init + nu * k, nu),
                  ref_load(init + nu * (k + 1), ni * k),
                  ref_load(init + nu * (k + 1) + ni * k, ni),
-                 calloc(nu, 8), calloc(nu, 8), calloc(ni, 8), calloc(ni, 8)};
+                 calloc(nu, 8),
+                 calloc(nu, 8),
+                 calloc(ni, 8),
+                 calloc(ni, 8)};
         ref_fit(&m, c, &t.cfg.sched, cfg.seed, whole.train_user, whole.train_item,
                 whole.train_rating, whole.n_train);
         const double *want[4] = {m.uf, m.ub, m.vf, m.vb};
@@ -226,8 +238,8 @@ static void check_case(const Ctx *ctx, const Gen *g, const Case *c)
                 bad += !(d <= 2e-5 + 2e-3 * fabs(want[tb][i]));
                 moved += fabs((double)got[at] - (double)init[at]);
                 if (bad == 1 && !(d <= 2e-5 + 2e-3 * fabs(want[tb][i])))
-                    fprintf(stderr, "table %d row element %zu: got %.9g, reference %.9g\n", tb,
-                            i, got[at], want[tb][i]);
+                    fprintf(stderr, "table %d row element %zu: got %.9g, reference %.9g\n", tb, i,
+                            got[at], want[tb][i]);
             }
         TEST_CHECK(bad == 0);
         TEST_CHECK(moved > 1.0); /* training moved the parameters */
@@ -251,7 +263,8 @@ int main(int argc, char **argv)
     ctx_init(&ctx);
     static Gen g;
     gen_ratings(&g);
-    const Case cases[] = {{20, OPTIM_ADAGRAD, 0.05, 0.02, 3}, {32, OPTIM_SPARSE_SGD, 0.05, 0.01, 3}};
+    const Case cases[] = {{20, OPTIM_ADAGRAD, 0.05, 0.02, 3},
+                          {32, OPTIM_SPARSE_SGD, 0.05, 0.01, 3}};
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
         check_case(&ctx, &g, &cases[i]);
     int failed = test_failures, any = 0;

@@ -38,8 +38,14 @@ static void check_distribute(const Ctx *ctx)
     Dataset ds;
     memset(&ds, 0, sizeof ds);
     if (ctx->rank == 0) {
-        Ratings r = {.n = 9, .user = u, .item = i, .rating = y, .n_user_keys = 4,
-                     .user_keys = users, .n_item_keys = 2, .item_keys = items};
+        Ratings r = {.n = 9,
+                     .user = u,
+                     .item = i,
+                     .rating = y,
+                     .n_user_keys = 4,
+                     .user_keys = users,
+                     .n_item_keys = 2,
+                     .item_keys = items};
         dataset_build(&ds, &r, valid, 1);
     }
     dataset_distribute(&ds, ctx->comm);
@@ -75,7 +81,10 @@ static void fill_items(Model *m, const Layout *l, int rank)
 }
 
 /* Gradient value of the rating at global position pos, column c. */
-static float grad_of(int64_t pos, size_t c) { return 1.0f / (float)(pos + 3) + (float)c; }
+static float grad_of(int64_t pos, size_t c)
+{
+    return 1.0f / (float)(pos + 3) + (float)c;
+}
 
 static void check_gather_scatter(const Ctx *ctx, size_t n_items)
 {

@@ -27,11 +27,16 @@ static void content(CkptContent *c, CkptTable *t)
     t[1] = (CkptTable){"model/user_bias", ub, NU, 0, NU, 1, NULL, CKPT_F32};
     t[2] = (CkptTable){"model/item_factors", itf, NI, 0, NI, K, NULL, CKPT_F32};
     t[3] = (CkptTable){"model/item_bias", ib, NI, 0, NI, 1, NULL, CKPT_F32};
-    *c = (CkptContent){.with_optimizer = 1, .tables = t, .n_tables = 4,
+    *c = (CkptContent){.with_optimizer = 1,
+                       .tables = t,
+                       .n_tables = 4,
                        .progress = {2, 7, 107, 107, 0.5, 107, 5},
                        .data = {80, 20, NU, NI, 0x1234},
-                       .user_names = users, .item_names = items, .item_titles = NULL,
-                       .settings = settings, .n_settings = 3};
+                       .user_names = users,
+                       .item_names = items,
+                       .item_titles = NULL,
+                       .settings = settings,
+                       .n_settings = 3};
 }
 
 /* Reads path expecting failure with a message containing want (and the path). */

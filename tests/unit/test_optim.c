@@ -12,9 +12,9 @@
  *
  * The last Adam line is PyTorch's addcdiv_(m, denom, value=s) = p + (s*m)/denom, except
  * that v is multiplied by the reciprocal of db2 instead of divided by db2: one division
- * fewer per element (see optim.c), a difference of at most an ulp inside the sqrt. (PyTorch's m and v updates use fused multiply-adds on AVX2/AVX-512
- * machines, which no FMA-free build can match bit for bit; test_reference covers
- * agreement with PyTorch to a tolerance.)
+ * fewer per element (see optim.c), a difference of at most an ulp inside the sqrt. (PyTorch's m and
+ * v updates use fused multiply-adds on AVX2/AVX-512 machines, which no FMA-free build can match bit
+ * for bit; test_reference covers agreement with PyTorch to a tolerance.)
  *
  * The optimizer is built without FMA contraction, so its vectorised body and its scalar
  * tail must round exactly like this loop: the comparison is bitwise, on length 37 (an

@@ -72,7 +72,7 @@ static void check_distributions(void)
     }
     TEST_CLOSE(sum / n, 0.0, 0, 0.01);
     TEST_CLOSE(sq / n, 1.0, 0.02, 0);
-    TEST_CLOSE((double)beyond2 / n, 0.0455, 0.05, 0);  /* P(|N(0,1)| > 2) */
+    TEST_CLOSE((double)beyond2 / n, 0.0455, 0.05, 0); /* P(|N(0,1)| > 2) */
     TEST_CLOSE(usum / n, 0.5, 0, 0.005);
 }
 

@@ -14,10 +14,10 @@ static void make_counts(uint64_t *c, size_t n, unsigned seed)
     srand(seed);
     for (size_t u = 0; u < n; u++) {
         double x = (double)(rand() % 10000 + 1) / 10000.0;
-        c[u] = (uint64_t)(20.0 / (x * x));  /* Pareto-like tail */
+        c[u] = (uint64_t)(20.0 / (x * x)); /* Pareto-like tail */
     }
     if (n)
-        c[0] = 0;  /* #na# has no ratings */
+        c[0] = 0; /* #na# has no ratings */
 }
 
 static void check_users(const Layout *l, const uint64_t *counts)
@@ -32,7 +32,7 @@ static void check_users(const Layout *l, const uint64_t *counts)
     int owners_ok = 1;
     for (int r = 0; r < l->nranks; r++) {
         size_t lo = layout_user_lo(l, r), n = layout_user_count(l, r);
-        TEST_CHECK(lo == covered);  /* contiguous, in rank order */
+        TEST_CHECK(lo == covered); /* contiguous, in rank order */
         uint64_t load = 0;
         for (size_t u = lo; u < lo + n; u++) {
             load += counts[u];
@@ -75,7 +75,8 @@ int main(void)
             check_items(&l);
             Layout copy;
             layout_init_from(&copy, p, users[a], items[a], l.user_start);
-            TEST_CHECK(layout_user_owner(&copy, users[a] - 1) == layout_user_owner(&l, users[a] - 1));
+            TEST_CHECK(layout_user_owner(&copy, users[a] - 1) ==
+                       layout_user_owner(&l, users[a] - 1));
             layout_free(&copy);
             layout_free(&l);
             free(counts);

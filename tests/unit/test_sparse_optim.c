@@ -26,8 +26,8 @@
 enum { K = 7, NU = 5, NI = 4, NP = NU * K + NU + NI * K + NI };
 
 static const OptimGroup GROUPS[2] = {
-    {NU, {0, NU * K}, {K, 1}},
-    {NI, {NU * K + NU, NU * K + NU + NI * K}, {K, 1}},
+    {NU, {0, NU *K}, {K, 1}},
+    {NI, {NU * K + NU, NU *K + NU + NI *K}, {K, 1}},
 };
 
 static void test_all_rows_is_dense(void)

@@ -15,14 +15,13 @@ void check_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((noreturn, format(printf, 3, 4)));
 
 /* Checks an MPI return code (communicators use MPI_ERRORS_RETURN). */
-#define CHECK_MPI(call)                                                                   \
-    do {                                                                                  \
-        int check_rc_ = (call);                                                           \
-        if (check_rc_ != 0)                                                               \
-            check_mpi_fail(__FILE__, __LINE__, #call, check_rc_);                         \
+#define CHECK_MPI(call)                                                                            \
+    do {                                                                                           \
+        int check_rc_ = (call);                                                                    \
+        if (check_rc_ != 0)                                                                        \
+            check_mpi_fail(__FILE__, __LINE__, #call, check_rc_);                                  \
     } while (0)
-void check_mpi_fail(const char *file, int line, const char *call, int rc)
-    __attribute__((noreturn));
+void check_mpi_fail(const char *file, int line, const char *call, int rc) __attribute__((noreturn));
 
 /* malloc/calloc/realloc that abort with file:line and the size on failure.
  * A request for 0 bytes returns a valid pointer. */

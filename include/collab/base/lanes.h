@@ -43,12 +43,12 @@ typedef int32_t I16 __attribute__((vector_size(LANES * sizeof(int32_t))));
 /* Folds V16 lvalue v in place so that v[0] holds its lanes' sum, halving pairwise:
  * ((l0 + l8) + (l4 + l12)) + ... in a fixed tree. A macro, not a function: a 64-byte
  * vector passed or returned by value changes the ABI under the non-AVX-512 clones. */
-#define V16_FOLD(v)                                                                          \
-    do {                                                                                     \
-        (v) += V16_SHUFFLE((v), 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15); \
-        (v) += V16_SHUFFLE((v), 4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7);             \
-        (v) += V16_SHUFFLE((v), 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3);             \
-        (v) += V16_SHUFFLE((v), 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1);             \
+#define V16_FOLD(v)                                                                                \
+    do {                                                                                           \
+        (v) += V16_SHUFFLE((v), 8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15);       \
+        (v) += V16_SHUFFLE((v), 4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7);                   \
+        (v) += V16_SHUFFLE((v), 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3);                   \
+        (v) += V16_SHUFFLE((v), 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1);                   \
     } while (0)
 
 /* The 16-lane accumulate loop, one pass over a (n) and b (n): lane c % 16 of *ab gains

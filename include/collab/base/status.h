@@ -11,8 +11,8 @@
 enum { STATUS_OK = 0, STATUS_DATA = 1, STATUS_USAGE = 2 };
 
 typedef struct Status {
-    int code;        /* STATUS_OK, STATUS_DATA (exit 1) or STATUS_USAGE (exit 2) */
-    char msg[1024];  /* one line, no trailing newline; "" when ok */
+    int code;       /* STATUS_OK, STATUS_DATA (exit 1) or STATUS_USAGE (exit 2) */
+    char msg[1024]; /* one line, no trailing newline; "" when ok */
 } Status;
 
 /* Resets st to ok. */

@@ -62,25 +62,24 @@ typedef struct Options {
 typedef enum OptType { OPT_STR, OPT_INT, OPT_DOUBLE, OPT_FLAG } OptType;
 
 typedef struct OptSpec {
-    const char *name;      /* long name without "--" */
+    const char *name; /* long name without "--" */
     OptType type;
-    size_t offset;         /* offsetof(Options, field) */
-    const char *metavar;   /* e.g. "N", "PATH"; NULL for flags */
-    const char *help;      /* one line; the default is appended from `def` */
-    const char *def;       /* default as text, parsed like user input; NULL = none */
-    char short_name;       /* one-letter alias, e.g. 'n' for -n; 0 = none */
+    size_t offset;       /* offsetof(Options, field) */
+    const char *metavar; /* e.g. "N", "PATH"; NULL for flags */
+    const char *help;    /* one line; the default is appended from `def` */
+    const char *def;     /* default as text, parsed like user input; NULL = none */
+    char short_name;     /* one-letter alias, e.g. 'n' for -n; 0 = none */
 } OptSpec;
 
 /* The option groups (each terminated by a {NULL} entry). */
 extern const OptSpec CLI_CKPT_OPTS[];
 extern const OptSpec CLI_BLOCKS_OPTS[];
 extern const OptSpec CLI_DATA_OPTS[], CLI_MODEL_OPTS[], CLI_TRAIN_OPTS[], CLI_BATCH_OPTS[],
-    CLI_LRFIND_OPTS[], CLI_SHOWBATCH_OPTS[], CLI_SYNTH_OPTS[], CLI_OUTPUT_OPTS[],
-    CLI_HELP_OPTS[], CLI_PREPARE_OPTS[];
+    CLI_LRFIND_OPTS[], CLI_SHOWBATCH_OPTS[], CLI_SYNTH_OPTS[], CLI_OUTPUT_OPTS[], CLI_HELP_OPTS[],
+    CLI_PREPARE_OPTS[];
 extern const OptSpec CLI_SWEEP_OPTS[];
-extern const OptSpec CLI_USE_OPTS[], CLI_PAIRS_OPTS[], CLI_RECOMMEND_OPTS[],
-    CLI_SIMILAR_OPTS[], CLI_BIASES_OPTS[], CLI_PCA_OPTS[], CLI_EVALUATE_OPTS[],
-    CLI_SHOWRESULTS_OPTS[];
+extern const OptSpec CLI_USE_OPTS[], CLI_PAIRS_OPTS[], CLI_RECOMMEND_OPTS[], CLI_SIMILAR_OPTS[],
+    CLI_BIASES_OPTS[], CLI_PCA_OPTS[], CLI_EVALUATE_OPTS[], CLI_SHOWRESULTS_OPTS[];
 
 /* A subcommand: its name, a one-line summary, and its option groups (NULL-terminated). */
 typedef struct Command {
@@ -89,8 +88,8 @@ typedef struct Command {
     const char *usage;            /* e.g. "collab-mpi train [OPTIONS]" */
     const OptSpec *const *groups; /* NULL-terminated */
     int (*run)(const Ctx *ctx, Options *o);
-    const char *positional;       /* metavar of one positional argument (into o->input),
-                                     or NULL when none is taken */
+    const char *positional; /* metavar of one positional argument (into o->input),
+                               or NULL when none is taken */
 } Command;
 
 /* Fills o with the defaults of cmd's groups, then parses argv (after the subcommand

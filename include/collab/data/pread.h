@@ -48,8 +48,8 @@ void partrows_free(PartRows *r);
 
 /* Collective: reads the ratings file opt names (opt->path, a folder or a file, as
  * data_read) into this rank's rows, adding its keys to keys. Timestamps are checked, and
- * kept only with opt->keep_timestamps. Returns the agreed status (STATUS_OK, or the serial reader's error on every
- * rank); rows is freeable either way. */
+ * kept only with opt->keep_timestamps. Returns the agreed status (STATUS_OK, or the serial reader's
+ * error on every rank); rows is freeable either way. */
 int pread_file(PartRows *rows, PartKeys *keys, const DataOptions *opt, MPI_Comm comm, Status *st);
 
 #endif

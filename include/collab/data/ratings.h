@@ -16,32 +16,32 @@
 #include "collab/base/status.h"
 
 typedef enum DataFormat {
-    DATA_AUTO = 0,  /* detect from the folder's files, or a file's name and first line */
-    DATA_ML100K,    /* u.data (tab: user item rating ts) + u.item ('|', Latin-1) */
-    DATA_ML1M,      /* ratings.dat + movies.dat, '::' separated (1M, 10M) */
-    DATA_MLCSV,     /* ratings.csv + movies.csv with headers (20M/25M/32M/latest) */
-    DATA_DELIM      /* any delimited file, columns chosen by name or index */
+    DATA_AUTO = 0, /* detect from the folder's files, or a file's name and first line */
+    DATA_ML100K,   /* u.data (tab: user item rating ts) + u.item ('|', Latin-1) */
+    DATA_ML1M,     /* ratings.dat + movies.dat, '::' separated (1M, 10M) */
+    DATA_MLCSV,    /* ratings.csv + movies.csv with headers (20M/25M/32M/latest) */
+    DATA_DELIM     /* any delimited file, columns chosen by name or index */
 } DataFormat;
 
 typedef struct DataOptions {
-    const char *path;       /* a MovieLens folder, or a ratings file */
+    const char *path; /* a MovieLens folder, or a ratings file */
     DataFormat format;
-    int item_by_title;      /* 1: items are titles (duplicate titles merge); 0: item IDs */
+    int item_by_title; /* 1: items are titles (duplicate titles merge); 0: item IDs */
     /* DATA_DELIM only (also accepted for others as overrides where meaningful) */
-    char sep;               /* field separator; 0 = ',' for .csv, '\t' otherwise */
-    int header;             /* 1: first line names the columns; 0: none; -1: auto */
-    const char *user_col;   /* column name or 0-based index as text; NULL = default */
+    char sep;             /* field separator; 0 = ',' for .csv, '\t' otherwise */
+    int header;           /* 1: first line names the columns; 0: none; -1: auto */
+    const char *user_col; /* column name or 0-based index as text; NULL = default */
     const char *item_col;
     const char *rating_col;
     const char *time_col;   /* optional; NULL = none */
     const char *items_path; /* optional file of item id -> title (DATA_DELIM) */
     /* validation of values */
-    int has_rating_range;   /* 1: ratings must lie in [rating_min, rating_max] */
+    int has_rating_range; /* 1: ratings must lie in [rating_min, rating_max] */
     double rating_min, rating_max;
-    int skip_bad_lines;     /* 1: count, report and skip bad lines instead of failing */
-    int keep_timestamps;    /* 0: Ratings.timestamp stays NULL (saves 8 bytes a rating) */
+    int skip_bad_lines;  /* 1: count, report and skip bad lines instead of failing */
+    int keep_timestamps; /* 0: Ratings.timestamp stays NULL (saves 8 bytes a rating) */
     /* sharding (the parallel loaders, pload.c and prep_load.c) */
-    int user_blocks;        /* 0: users cut per rank; B: into B blocks (layout_init_blocks) */
+    int user_blocks; /* 0: users cut per rank; B: into B blocks (layout_init_blocks) */
 } DataOptions;
 
 /* Sets every field to its default (auto format, item IDs, auto header, no range,
@@ -50,20 +50,20 @@ void data_options_default(DataOptions *opt);
 
 /* Raw ratings in file order, with user and item keys interned as strings. */
 typedef struct Ratings {
-    size_t n;              /* rows kept */
-    int32_t *user;         /* (n) index into user_keys */
-    int32_t *item;         /* (n) index into item_keys */
-    float *rating;         /* (n) */
-    int64_t *timestamp;    /* (n); 0 where the format has none; NULL unless
-                              keep_timestamps */
+    size_t n;           /* rows kept */
+    int32_t *user;      /* (n) index into user_keys */
+    int32_t *item;      /* (n) index into item_keys */
+    float *rating;      /* (n) */
+    int64_t *timestamp; /* (n); 0 where the format has none; NULL unless
+                           keep_timestamps */
     size_t n_user_keys;
-    char **user_keys;      /* (n_user_keys) distinct user values, first-appearance order */
+    char **user_keys; /* (n_user_keys) distinct user values, first-appearance order */
     size_t n_item_keys;
-    char **item_keys;      /* (n_item_keys) distinct item values (IDs or titles), UTF-8 */
-    char **item_titles;    /* (n_item_keys) title of each item key, or NULL when unknown;
-                              NULL array when no titles are available */
-    size_t n_skipped;      /* bad lines skipped (skip_bad_lines) */
-    char source[512];      /* the ratings file actually read */
+    char **item_keys;   /* (n_item_keys) distinct item values (IDs or titles), UTF-8 */
+    char **item_titles; /* (n_item_keys) title of each item key, or NULL when unknown;
+                           NULL array when no titles are available */
+    size_t n_skipped;   /* bad lines skipped (skip_bad_lines) */
+    char source[512];   /* the ratings file actually read */
 } Ratings;
 
 /* Reads opt->path into r (zeroed by the caller or fresh). Local. Returns STATUS_OK, or

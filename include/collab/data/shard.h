@@ -23,8 +23,8 @@ typedef struct Layout {
     size_t n_users, n_items; /* global vocabulary sizes (with #na#) */
     size_t *user_start;      /* (nranks + 1) first user of each rank; last = n_users */
     /* Blocked training (--blocks B, blocks.h) only; 0 and NULL otherwise. */
-    int nblocks;             /* B user blocks; rank r holds blocks [layout_block_lo(r), ..(r+1)) */
-    size_t *block_start;     /* (nblocks + 1) first user of each block; last = n_users */
+    int nblocks;         /* B user blocks; rank r holds blocks [layout_block_lo(r), ..(r+1)) */
+    size_t *block_start; /* (nblocks + 1) first user of each block; last = n_users */
 } Layout;
 
 /* Cuts users [0, n_users) into nranks contiguous ranges balancing counts[u] (training

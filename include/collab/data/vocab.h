@@ -10,11 +10,11 @@
  * values sorted (numerically when every value is an integer, else bytewise UTF-8, which
  * is code-point order like Python's). Lookup of an unknown value gives 0. */
 typedef struct Vocab {
-    size_t n;          /* entries including #na# */
-    char **names;      /* (n) */
-    int numeric;       /* 1 when sorted as integers */
-    size_t hcap;       /* hash index capacity (power of two) */
-    int32_t *hslot;    /* (hcap) vocab index + 1, 0 = empty */
+    size_t n;       /* entries including #na# */
+    char **names;   /* (n) */
+    int numeric;    /* 1 when sorted as integers */
+    size_t hcap;    /* hash index capacity (power of two) */
+    int32_t *hslot; /* (hcap) vocab index + 1, 0 = empty */
 } Vocab;
 
 /* Builds v from the keys keys[idx[j]] for j < n (duplicates allowed). Local. */

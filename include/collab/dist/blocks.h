@@ -49,22 +49,22 @@ enum { BLOCKS_MAX = 1024 };
 enum { BLOCKS_LR_CHUNK = 4096 };
 
 typedef struct Blocks {
-    int nb;               /* B */
-    int lo, cnt;          /* this rank's user blocks [lo, lo + cnt) */
+    int nb;      /* B */
+    int lo, cnt; /* this rank's user blocks [lo, lo + cnt) */
     int nranks, rank;
-    size_t k, stride;     /* factors; floats per staged item row (k, bias, 2 accumulators, padded) */
-    size_t item_lo;       /* first item this rank owns */
-    size_t *item_start;   /* (nb + 1) block j's items are items[item_start[j] .. item_start[j+1]) */
-    int32_t *items;       /* (n_items) global item ids, by (block, id) */
-    size_t *split;        /* (nb, nranks + 1) place in block j of rank r's first item */
-    size_t *cell;         /* (cnt * nb + 1) start of cell (c, j): user block lo + c, item block j */
-    int32_t *r_user;      /* (n_train) local user row of each rating, cell by cell */
-    int32_t *r_item;      /* (n_train) the item's place in its block */
-    float *r_y;           /* (n_train) the rating */
-    size_t stage_cap;     /* items of the largest block */
-    float *stage;         /* (cnt, stage_cap, stride) the stratum's item rows */
-    float *stage2;        /* (cnt, stage_cap, stride) the next stratum's, as they arrive */
-    int staged;           /* 1: the item rows are in the stage, in staged_shift's layout */
+    size_t k, stride;   /* factors; floats per staged item row (k, bias, 2 accumulators, padded) */
+    size_t item_lo;     /* first item this rank owns */
+    size_t *item_start; /* (nb + 1) block j's items are items[item_start[j] .. item_start[j+1]) */
+    int32_t *items;     /* (n_items) global item ids, by (block, id) */
+    size_t *split;      /* (nb, nranks + 1) place in block j of rank r's first item */
+    size_t *cell;       /* (cnt * nb + 1) start of cell (c, j): user block lo + c, item block j */
+    int32_t *r_user;    /* (n_train) local user row of each rating, cell by cell */
+    int32_t *r_item;    /* (n_train) the item's place in its block */
+    float *r_y;         /* (n_train) the rating */
+    size_t stage_cap;   /* items of the largest block */
+    float *stage;       /* (cnt, stage_cap, stride) the stratum's item rows */
+    float *stage2;      /* (cnt, stage_cap, stride) the next stratum's, as they arrive */
+    int staged;         /* 1: the item rows are in the stage, in staged_shift's layout */
     uint32_t staged_shift;
     int *block_rank;      /* (nb) the rank holding each user block */
     MPI_Request *reqs;    /* (2 cnt) a pass's sends and receives */
@@ -76,9 +76,9 @@ typedef struct Blocks {
     int *rlen;                              /* (cnt) scratch: rows of each run */
     MPI_Aint *roff;                         /* (cnt) scratch: byte offset of each run */
     MPI_Datatype row_type;                  /* stride floats */
-    uint32_t *shift;      /* (nb) the epoch's shifts */
-    int epoch;            /* the epoch shift holds, -1 none */
-    double seconds;       /* in the all-to-alls, since the caller last reset it */
+    uint32_t *shift;                        /* (nb) the epoch's shifts */
+    int epoch;                              /* the epoch shift holds, -1 none */
+    double seconds;                         /* in the all-to-alls, since the caller last reset it */
     uint64_t bytes, messages;
 } Blocks;
 
@@ -90,14 +90,13 @@ typedef struct BlockStep {
     const Schedule *sched; /* lr at each point of the fit (sched->total = epochs * B) */
     int64_t iter;          /* strata done before this one since the fit began */
     double wd, eps;
-    int adagrad;           /* 1: row-wise Adagrad; 0: SGD */
+    int adagrad; /* 1: row-wise Adagrad; 0: SGD */
 } BlockStep;
 
 /* Cuts the items into blocks (an all-reduce of the items' training counts) and sorts this
  * rank's training ratings into its cells; by_user holds the local rows grouped by user, in
  * file order within a user. ds->layout must come from layout_init_blocks. Collective. */
-void blocks_init(Blocks *b, const Ctx *ctx, const Dataset *ds, const uint32_t *by_user,
-                 size_t k);
+void blocks_init(Blocks *b, const Ctx *ctx, const Dataset *ds, const uint32_t *by_user, size_t k);
 /* Frees b; safe on a zeroed Blocks. */
 void blocks_free(Blocks *b);
 

@@ -30,14 +30,14 @@
  * batch, this rank's distinct items in owner blocks and the ids other ranks will ask of
  * it, so a planned batch needs no request round. */
 typedef struct ExchangePlan {
-    size_t nb;   /* batches planned */
-    Buf uoff;    /* size_t (nb + 1): batch b's slots are uniq[uoff[b] .. uoff[b+1]) */
-    Buf uniq;    /* int32: distinct items of each batch, in owner blocks */
-    Buf ask;     /* int (nb, P): items of batch b owned by each rank (own count too) */
-    Buf blk;     /* int (nb, P): first slot of each owner's block */
-    Buf serve;   /* int (nb, P): ids each rank asks of this one in batch b */
-    Buf soff;    /* size_t (nb + 1): batch b's asked ids are srv[soff[b] .. soff[b+1]) */
-    Buf srv;     /* int32: ids asked of this rank, batch by batch, rank order within */
+    size_t nb; /* batches planned */
+    Buf uoff;  /* size_t (nb + 1): batch b's slots are uniq[uoff[b] .. uoff[b+1]) */
+    Buf uniq;  /* int32: distinct items of each batch, in owner blocks */
+    Buf ask;   /* int (nb, P): items of batch b owned by each rank (own count too) */
+    Buf blk;   /* int (nb, P): first slot of each owner's block */
+    Buf serve; /* int (nb, P): ids each rank asks of this one in batch b */
+    Buf soff;  /* size_t (nb + 1): batch b's asked ids are srv[soff[b] .. soff[b+1]) */
+    Buf srv;   /* int32: ids asked of this rank, batch by batch, rank order within */
 } ExchangePlan;
 
 /* The seam's state: per-rank counts, dedup tables, staging buffers and counters. */
@@ -60,23 +60,23 @@ typedef struct Exchange {
     Buf gat_send, gat_rows;         /* float (n | bs, ku + 4): MODEL_NN's batch records */
     int *gcnt, *goff;               /* (nranks) allgather counts and offsets */
     /* the sparse step's slots (exchange_gather_slots / exchange_reduce_slot_grads) */
-    int *blk;                       /* (nranks) first slot of each owner's block */
-    int *req_n;                     /* (nranks) slots asked of each owner (0 for this rank) */
-    Buf slot_f, slot_b;             /* const float * (u), float (u): each slot's row */
-    Buf acc;                        /* int64 (u + s, k+1) fixed-point gradient per slot */
-    Buf touched;                    /* int64 (t, 2) (local item row, acc row) */
-    uint32_t *ostamp;               /* (local items) stamp per owned item, for the reduce */
-    int32_t *oslot;                 /* (local items) its entry in touched */
+    int *blk;           /* (nranks) first slot of each owner's block */
+    int *req_n;         /* (nranks) slots asked of each owner (0 for this rank) */
+    Buf slot_f, slot_b; /* const float * (u), float (u): each slot's row */
+    Buf acc;            /* int64 (u + s, k+1) fixed-point gradient per slot */
+    Buf touched;        /* int64 (t, 2) (local item row, acc row) */
+    uint32_t *ostamp;   /* (local items) stamp per owned item, for the reduce */
+    int32_t *oslot;     /* (local items) its entry in touched */
     uint32_t ocur;
-    size_t n_slots, n_served;       /* of the last gather */
-    const int32_t *cur_uniq;        /* the last gather's slots' items */
-    const int32_t *cur_srv;         /* the last gather's ids served by this rank */
-    int own_n;                      /* the last gather's slots owned by this rank */
+    size_t n_slots, n_served; /* of the last gather */
+    const int32_t *cur_uniq;  /* the last gather's slots' items */
+    const int32_t *cur_srv;   /* the last gather's ids served by this rank */
+    int own_n;                /* the last gather's slots owned by this rank */
     ExchangePlan plan;
-    size_t last_got;                /* gradients received by the last scatter (in rec_in) */
-    uint64_t bytes;                 /* payload bytes this rank sent through the seam */
-    uint64_t messages;              /* collective calls made */
-    double seconds;                 /* wall time inside the seam */
+    size_t last_got;   /* gradients received by the last scatter (in rec_in) */
+    uint64_t bytes;    /* payload bytes this rank sent through the seam */
+    uint64_t messages; /* collective calls made */
+    double seconds;    /* wall time inside the seam */
 } Exchange;
 
 /* Sizes the seam for k factors over the layout's items. Collective (no communication). */
@@ -130,12 +130,12 @@ void exchange_nn_item_grads(Exchange *x, Model *m, const float *dX, const int32_
 
 /* The rows of a batch's distinct items (slots), for the fused sparse step. */
 typedef struct SlotRows {
-    size_t n;               /* slots: the batch's distinct items on this rank */
-    const float *const *f;  /* (n) factor row (k) of each slot: the owner's table row for
-                               this rank's items, a received copy for the others */
-    const float *b;         /* (n) bias of each slot (0 for MODEL_DOT) */
-    int64_t *acc;           /* (n, k+1) where the step accumulates each slot's gradient
-                               (factors, bias) in fixed point; the rows are not zeroed */
+    size_t n;              /* slots: the batch's distinct items on this rank */
+    const float *const *f; /* (n) factor row (k) of each slot: the owner's table row for
+                              this rank's items, a received copy for the others */
+    const float *b;        /* (n) bias of each slot (0 for MODEL_DOT) */
+    int64_t *acc;          /* (n, k+1) where the step accumulates each slot's gradient
+                              (factors, bias) in fixed point; the rows are not zeroed */
 } SlotRows;
 
 /* Collective: assigns each of this rank's n ratings a slot (slot[j]), marks the first
@@ -143,8 +143,8 @@ typedef struct SlotRows {
  * once from its owner (a rank's own items are read in place). With want_grads, sr->acc
  * has room for the step's gradients (else it is NULL: forward only). sr is valid until
  * the next call. */
-void exchange_gather_slots(Exchange *x, SlotRows *sr, int32_t *slot, uint8_t *first,
-                           const Model *m, const int32_t *item, size_t n, int want_grads);
+void exchange_gather_slots(Exchange *x, SlotRows *sr, int32_t *slot, uint8_t *first, const Model *m,
+                           const int32_t *item, size_t n, int want_grads);
 
 /* Collective: plans an epoch of fused steps. For each batch b (ratings
  * start[b] .. start[b+1] of item), assigns slots and first flags as exchange_gather_slots

@@ -139,15 +139,15 @@ void model_backward(Model *m, float *g_irows, float *g_ibias, const float *dpred
 /* One batch's ratings on this rank as the fused kernel reads them: each rating's slot
  * (its item's place among the batch's distinct items, exchange.h SlotRows). */
 typedef struct FusedRatings {
-    const int32_t *slot;     /* (n) slot of each rating */
-    const uint8_t *first;    /* (n) 1 where a rating is its slot's first in the batch */
-    const float *y;          /* (n) target ratings */
-    size_t n;                /* ratings of the batch on this rank */
-    const float *const *vf;  /* (u) factor row (k) of each slot */
-    const float *vb;         /* (u) bias of each slot (unused for MODEL_DOT) */
-    int64_t *acc;            /* (u, k+1) each slot's item gradient, fixed point */
-    float dscale;            /* d loss / d pred = dscale * (pred - y): 2 / batch size */
-    float qscale;            /* fixed-point scale of acc, a power of two */
+    const int32_t *slot;    /* (n) slot of each rating */
+    const uint8_t *first;   /* (n) 1 where a rating is its slot's first in the batch */
+    const float *y;         /* (n) target ratings */
+    size_t n;               /* ratings of the batch on this rank */
+    const float *const *vf; /* (u) factor row (k) of each slot */
+    const float *vb;        /* (u) bias of each slot (unused for MODEL_DOT) */
+    int64_t *acc;           /* (u, k+1) each slot's item gradient, fixed point */
+    float dscale;           /* d loss / d pred = dscale * (pred - y): 2 / batch size */
+    float qscale;           /* fixed-point scale of acc, a power of two */
 } FusedRatings;
 
 /* Forward, loss gradient and backward for one user's ratings j0..j1-1 of a batch, in

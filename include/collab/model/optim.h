@@ -63,11 +63,11 @@ typedef struct OptimConfig {
 
 typedef struct Optim {
     OptimConfig cfg;
-    size_t n;     /* parameters updated */
+    size_t n;       /* parameters updated */
     size_t n_decay; /* [0, n_decay) take weight decay, [n_decay, n) do not (n by default) */
-    float *m;     /* (n) first moment (Adam) or momentum buffer (SGD) */
-    float *v;     /* (n) second moment (Adam), NULL for SGD */
-    int64_t step; /* steps taken */
+    float *m;       /* (n) first moment (Adam) or momentum buffer (SGD) */
+    float *v;       /* (n) second moment (Adam), NULL for SGD */
+    int64_t step;   /* steps taken */
     /* sparse kinds only (zero otherwise) */
     size_t n_groups;
     OptimGroup group[OPTIM_MAX_GROUPS];
@@ -108,8 +108,8 @@ void optim_begin_step(Optim *o, float *p, double lr);
 /* Sparse kinds: updates the rows rows[0..n) of group gi (repeats allowed: a row is updated
  * once per step) from g, after applying their skipped decay. optim_begin_step first.
  * Local. */
-void optim_step_rows(Optim *o, float *p, const float *g, size_t gi, const int32_t *rows,
-                     size_t n, double lr, double mom);
+void optim_step_rows(Optim *o, float *p, const float *g, size_t gi, const int32_t *rows, size_t n,
+                     double lr, double mom);
 
 /* Scalars of one step, computed in double like fastai's Python and applied in float. */
 typedef struct OptimScalars {

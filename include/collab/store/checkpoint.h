@@ -28,24 +28,24 @@ typedef enum CkptElem { CKPT_F32 = 0, CKPT_F64 = 1 } CkptElem;
 
 /* One distributed table: this rank holds rows [row0, row0 + rows) of total rows. */
 typedef struct CkptTable {
-    const char *name;     /* dataset path, e.g. "model/user_factors" */
-    float *data;          /* (rows, width) this rank's rows (CKPT_F32) */
+    const char *name; /* dataset path, e.g. "model/user_factors" */
+    float *data;      /* (rows, width) this rank's rows (CKPT_F32) */
     size_t rows, row0, total, width;
-    double *data_f64;     /* (rows, width) this rank's rows (CKPT_F64; data is NULL) */
-    CkptElem elem;        /* CKPT_F32 when left zero */
+    double *data_f64; /* (rows, width) this rank's rows (CKPT_F64; data is NULL) */
+    CkptElem elem;    /* CKPT_F32 when left zero */
 } CkptTable;
 
 /* Where training stands. */
 typedef struct CkptProgress {
-    int64_t epoch;        /* epoch in progress (or the next to start) */
-    int64_t batch;        /* next training batch of that epoch; == batches: train done,
-                             validation pending */
-    int64_t iter;         /* training batches done since the fit began */
-    int64_t opt_step;     /* optimizer steps taken */
-    double smooth_val;    /* recorder's smoothed-loss state */
+    int64_t epoch;     /* epoch in progress (or the next to start) */
+    int64_t batch;     /* next training batch of that epoch; == batches: train done,
+                          validation pending */
+    int64_t iter;      /* training batches done since the fit began */
+    int64_t opt_step;  /* optimizer steps taken */
+    double smooth_val; /* recorder's smoothed-loss state */
     int64_t smooth_count;
-    int64_t epochs;       /* epochs the run was asked for */
-    double decay_prod;    /* sparse optimizers' running decay product (1 when absent) */
+    int64_t epochs;    /* epochs the run was asked for */
+    double decay_prod; /* sparse optimizers' running decay product (1 when absent) */
 } CkptProgress;
 
 /* What identifies the data: sizes and an order-free fingerprint of every rating. */
@@ -61,14 +61,14 @@ typedef struct CkptSetting {
 
 /* Everything a checkpoint write takes; the read fills the same. */
 typedef struct CkptContent {
-    int with_optimizer;           /* 0: a model file (--output) */
-    CkptTable *tables;            /* model tables, then optimizer tables if any */
+    int with_optimizer; /* 0: a model file (--output) */
+    CkptTable *tables;  /* model tables, then optimizer tables if any */
     size_t n_tables;
     CkptProgress progress;
     CkptData data;
-    char *const *user_names;      /* (n_users) vocabularies, replicated */
-    char *const *item_names;      /* (n_items) */
-    char *const *item_titles;     /* (n_items), NULL entries allowed, or NULL */
+    char *const *user_names;  /* (n_users) vocabularies, replicated */
+    char *const *item_names;  /* (n_items) */
+    char *const *item_titles; /* (n_items), NULL entries allowed, or NULL */
     const CkptSetting *settings;
     size_t n_settings;
 } CkptContent;

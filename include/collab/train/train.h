@@ -43,19 +43,19 @@ typedef struct TrainConfig {
     size_t bs;      /* training batch size (fastai bs, default 64) */
     int blocks;     /* --blocks B: blocked training (blocks.h), an epoch of B strata; 0: batches */
     int epochs;
-    uint64_t seed; /* keys init and shuffling (the split uses it too) */
-    int progress;  /* draw a progress bar (rank 0, terminal) */
+    uint64_t seed;       /* keys init and shuffling (the split uses it too) */
+    int progress;        /* draw a progress bar (rank 0, terminal) */
     uint64_t max_memory; /* --max-memory: bytes per rank (0: the node's available memory) */
     int verbose;
 } TrainConfig;
 
 /* Where a fit stopped because the job-wide batch loss was not finite (NaN or inf). */
 typedef struct TrainDiverged {
-    int yes;      /* 0: the fit did not diverge */
-    int epoch;    /* epoch and training batch whose loss was not finite */
+    int yes;   /* 0: the fit did not diverge */
+    int epoch; /* epoch and training batch whose loss was not finite */
     size_t batch;
-    double lr;    /* the learning rate of that batch */
-    double loss;  /* the loss (NaN or inf) */
+    double lr;   /* the learning rate of that batch */
+    double loss; /* the loss (NaN or inf) */
 } TrainDiverged;
 
 typedef struct Trainer {
@@ -69,15 +69,15 @@ typedef struct Trainer {
     size_t n_batches;    /* global training batches per epoch */
     size_t valid_rounds; /* validation chunks, the most any rank needs */
     /* current epoch's local batch order */
-    int order_epoch;     /* epoch that order holds, -1 none */
-    uint32_t *order;     /* (n_train) local rows, sorted by position (dense kinds) */
-    int64_t *order_pos;  /* (n_train) their positions (dense kinds) */
-    int32_t *bo_user;    /* (n_train) fused step: local user row, in batch order */
-    int32_t *bo_item;    /* (n_train) fused step: global item id, in batch order */
-    float *bo_y;         /* (n_train) fused step: rating, in batch order */
-    int32_t *bo_slot;    /* (n_train) fused step: slot of each rating in its batch */
-    uint8_t *bo_first;   /* (n_train) fused step: first rating of its slot */
-    size_t *batch_start; /* (n_batches + 1) local rows of batch b */
+    int order_epoch;       /* epoch that order holds, -1 none */
+    uint32_t *order;       /* (n_train) local rows, sorted by position (dense kinds) */
+    int64_t *order_pos;    /* (n_train) their positions (dense kinds) */
+    int32_t *bo_user;      /* (n_train) fused step: local user row, in batch order */
+    int32_t *bo_item;      /* (n_train) fused step: global item id, in batch order */
+    float *bo_y;           /* (n_train) fused step: rating, in batch order */
+    int32_t *bo_slot;      /* (n_train) fused step: slot of each rating in its batch */
+    uint8_t *bo_first;     /* (n_train) fused step: first rating of its slot */
+    size_t *batch_start;   /* (n_batches + 1) local rows of batch b */
     uint64_t *shuffle_pos; /* (n_train) scratch: each local row's position this epoch */
     /* per-batch workspace, sized for max(bs, validation chunk) ratings */
     size_t cap;
@@ -87,11 +87,11 @@ typedef struct Trainer {
     float *irows, *g_irows;        /* (cap, k) */
     float *ibias, *g_ibias;        /* (cap) */
     /* the fused step of the sparse optimizers (trainer_step) */
-    int fused;                     /* 1: sparse optimizer, fused step */
-    uint32_t *by_user;             /* (n_train) local rows sorted by (user, file order) */
-    int32_t *b_slot;               /* (cap) slot of each rating (exchange.h SlotRows) */
-    uint8_t *b_first;              /* (cap) first rating of its slot */
-    float *g_row;                  /* (k + 1) one row's gradient */
+    int fused;         /* 1: sparse optimizer, fused step */
+    uint32_t *by_user; /* (n_train) local rows sorted by (user, file order) */
+    int32_t *b_slot;   /* (cap) slot of each rating (exchange.h SlotRows) */
+    uint8_t *b_first;  /* (cap) first rating of its slot */
+    float *g_row;      /* (k + 1) one row's gradient */
     /* blocked training (cfg.blocks > 0): a "batch" of the fit loop is a stratum */
     int blocked;
     Blocks blk;
@@ -146,9 +146,9 @@ void trainer_settle(Trainer *t);
  * model seen between epochs and after the fit is current. Local. */
 void trainer_sync(Trainer *t);
 
-/* Exact MSE over every validation row (sum of squares / n_valid), after trainer_sync; NaN with none, or when
- * a rank was signalled (t->flags[FLAG_STOP] is then set). If mae is not NULL, also the
- * mean absolute error. */
+/* Exact MSE over every validation row (sum of squares / n_valid), after trainer_sync; NaN with
+ * none, or when a rank was signalled (t->flags[FLAG_STOP] is then set). If mae is not NULL, also
+ * the mean absolute error. */
 double trainer_validate(Trainer *t, double *mae);
 
 /* What fit calls back: each finished epoch's row, and every boundary (after each

@@ -46,9 +46,9 @@ typedef struct UseModel {
     const Ctx *ctx;
     ModelFile mf;
     UseTrainInfo train; /* the training run's data and split (has_data) */
-    int has_data;  /* ds holds the training data */
-    Dataset ds;    /* this rank's shard of the training data (has_data) */
-    Infer in;      /* the model, sharded */
+    int has_data;       /* ds holds the training data */
+    Dataset ds;         /* this rank's shard of the training data (has_data) */
+    Infer in;           /* the model, sharded */
 } UseModel;
 
 /* Opens s->model_file (usage error when absent), loads the training data when
