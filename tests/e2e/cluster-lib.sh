@@ -21,6 +21,7 @@ cluster_up() {
     exec 9>"$VC_LOCK"
     flock -w 900 9 || fail "another test held the virtual cluster for 15 minutes"
     trap 'cluster_down; rm -rf "$TMP"' EXIT
+    cluster_down # with the lock held, a cluster still up was left by a run that was killed
     "$VC" up "$@" >"$TMP/vc-up" 2>&1 || { cat "$TMP/vc-up" >&2; fail "vcluster up $*"; }
 }
 
