@@ -185,7 +185,11 @@ const OptSpec CLI_OUTPUT_OPTS[] = {
     OPT("quiet", OPT_FLAG, quiet, NULL, "print only results and errors", NULL),
     OPT("verbose", OPT_FLAG, verbose, NULL, "also print timings and exchange counters", NULL),
     OPT("progress", OPT_STR, progress, "WHEN",
-        "progress bar: auto (when stdout is a terminal), always or never", "auto"),
+        "auto: a bar for a person at a terminal, else a plain line every --progress-seconds "
+        "(README, Batch logs); always: the bar; never: neither",
+        "auto"),
+    OPT("progress-seconds", OPT_DOUBLE, progress_seconds, "S",
+        "seconds between plain progress lines when no bar is drawn (0: none)", "60"),
     OPT("dump-params", OPT_STR, dump_params, "PATH",
         "write the final parameters as raw float32 (user_f, user_b, item_f, item_b)", NULL),
     OPT_HELP,

@@ -13,6 +13,7 @@
 #include "collab/base/check.h"
 #include "collab/data/distribute.h"
 #include "collab/cli/setup.h"
+#include "collab/base/launch.h"
 #include "collab/base/log.h"
 #include "collab/base/size.h"
 #include "collab/data/prepared.h"
@@ -229,6 +230,22 @@ static int optim_config(TrainConfig *c, const Options *o, Status *st)
     return STATUS_OK;
 }
 
+/* --progress and --progress-seconds: the bar when asked for (always), or for a person at
+ * a terminal (auto, the rule of launch.h); otherwise plain lines, unless never, --quiet or
+ * --progress-seconds 0. */
+static int progress_config(ProgressSpec *p, const Options *o, Status *st)
+{
+    static const char *const when[] = {"auto", "always", "never", NULL};
+    int w = parse_choice(o->progress, when, "progress", st);
+    if (w < 0 || check_in(o->progress_seconds, 0, 1e9, "progress-seconds", st))
+        return st->code;
+    const int bar = w == 1 || (w == 0 && !o->quiet && launch_stdout_watched(NULL));
+    const int lines = w == 0 && !o->quiet && o->progress_seconds > 0;
+    p->mode = bar ? PROGRESS_BAR : lines ? PROGRESS_LINES : PROGRESS_OFF;
+    p->every = o->progress_seconds;
+    return STATUS_OK;
+}
+
 int cli_train_config(TrainConfig *c, const Options *o, Status *st)
 {
     memset(c, 0, sizeof *c);
@@ -267,11 +284,8 @@ int cli_train_config(TrainConfig *c, const Options *o, Status *st)
     if (o->bs < 1 || o->bs > (1 << 24))
         return status_set(st, STATUS_USAGE, "option --bs: %lld is not in 1..16777216",
                           (long long)o->bs);
-    static const char *const when[] = {"auto", "always", "never", NULL};
-    int p = parse_choice(o->progress, when, "progress", st);
-    if (p < 0)
+    if (progress_config(&c->progress, o, st))
         return st->code;
-    c->progress = p == 1 || (p == 0 && isatty(STDOUT_FILENO) && !o->quiet);
     c->epochs = (int)o->epochs;
     c->bs = (size_t)o->bs;
     c->seed = (uint64_t)o->seed;
@@ -521,6 +535,11 @@ int cli_setup_trainer(Trainer *t, Dataset *ds, const Ctx *ctx, const Options *o,
     if (rc)
         return rc;
     cli_print_settings(cmd, o, ds);
+    const char *why = NULL;
+    const int watched = launch_stdout_watched(&why);
+    static const char *const shown[] = {"none", "a bar", "plain lines"};
+    log_verbose("  %-18s %s (--progress %s; %s: %s)\n", "progress shown", shown[cfg->progress.mode],
+                o->progress, watched ? "a person watches" : "nobody watches", why);
     trainer_init(t, ctx, ds, cfg);
     if (cfg->model.kind == MODEL_NN) {
         char arch[256];

@@ -47,6 +47,7 @@ typedef struct Options {
     /* output */
     int quiet, verbose, help;
     const char *progress, *dump_params, *max_memory;
+    double progress_seconds;
     /* using a trained model (predict, recommend, similar, biases, pca, evaluate,
      * show-results); `model` above is the kind, so the file is model_file */
     const char *model_file, *input, *user, *item, *protocol, *csv;
