@@ -512,7 +512,7 @@ const Command *cli_command(const char *name)
     return NULL;
 }
 
-/* Parses c's options from argv and runs it, or prints its --help. */
+/* Parses c's options from argv and runs it (its --help was answered by cli_main_early). */
 static int cli_run(const Ctx *ctx, const Command *c, int argc, char **argv)
 {
     Options o;
@@ -521,11 +521,6 @@ static int cli_run(const Ctx *ctx, const Command *c, int argc, char **argv)
     if (cli_parse(&o, c, argc, argv, &st)) {
         log_error("%s", st.msg);
         return st.code;
-    }
-    if (o.help) {
-        if (ctx->rank == 0)
-            cli_print_help(stdout, c);
-        return 0;
     }
     log_init(ctx->rank, o.quiet ? LOG_QUIET : o.verbose ? LOG_VERBOSE : LOG_NORMAL);
     hooks_check(&st); /* a malformed test hook stops every rank before the command runs */
@@ -547,19 +542,43 @@ static int cli_unknown(const char *name)
     return 2;
 }
 
-int cli_main(const Ctx *ctx, int argc, char **argv)
+/* What --version prints. */
+static void cli_print_version(FILE *f)
+{
+    fprintf(f, "%s\n", PACKAGE_STRING);
+}
+
+int cli_main_early(int argc, char **argv, int print)
 {
     const char *name = argc > 1 ? argv[1] : NULL;
     if (!name || !strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
-        if (ctx->rank == 0)
+        if (print)
             cli_print_usage(name ? stdout : stderr);
         return name ? 0 : 2;
     }
     if (!strcmp(name, "--version")) {
-        if (ctx->rank == 0)
-            printf("%s\n", PACKAGE_STRING);
+        if (print)
+            cli_print_version(stdout);
         return 0;
     }
     const Command *c = cli_command(name);
-    return c ? cli_run(ctx, c, argc - 2, argv + 2) : cli_unknown(name);
+    Options o;
+    Status st;
+    status_clear(&st);
+    /* COMMAND --help, when the rest parses: a parse error is reported by cli_run. */
+    if (c && cli_parse(&o, c, argc - 2, argv + 2, &st) == STATUS_OK && o.help) {
+        if (print)
+            cli_print_help(stdout, c);
+        return 0;
+    }
+    return -1;
+}
+
+int cli_main(const Ctx *ctx, int argc, char **argv)
+{
+    const int rc = cli_main_early(argc, argv, ctx->rank == 0);
+    if (rc >= 0)
+        return rc;
+    const Command *c = cli_command(argv[1]);
+    return c ? cli_run(ctx, c, argc - 2, argv + 2) : cli_unknown(argv[1]);
 }

@@ -115,8 +115,17 @@ extern const Command CLI_COMMANDS[];
 /* The subcommand called name in CLI_COMMANDS, or NULL when there is none. Local. */
 const Command *cli_command(const char *name);
 
-/* Runs the program: dispatches argv[1] to a subcommand. Returns the exit status, the
- * same on every rank. Collective. */
+/* The command lines answered without MPI: `--help`, `-h`, `help`, `--version`, none at
+ * all (the usage on stderr, status 2) and `COMMAND ... --help` when the rest parses.
+ * Prints the answer on stdout when print is set (main passes "the launcher's rank is 0
+ * or there is none", launch.h) and returns the exit status; returns -1 for a command
+ * line that needs MPI. Local: main calls it before MPI_Init, so that these start no
+ * MPI runtime, daemon or network. */
+int cli_main_early(int argc, char **argv, int print);
+
+/* Runs the program: answers what cli_main_early answers (rank 0 prints), else
+ * dispatches argv[1] to a subcommand. Returns the exit status, the same on every rank.
+ * Collective. */
 int cli_main(const Ctx *ctx, int argc, char **argv);
 
 #endif
