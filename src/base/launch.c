@@ -33,6 +33,15 @@ int launch_rank(void)
     return -1;
 }
 
+void launch_singleton_setup(void)
+{
+    if (launch_rank() >= 0)
+        return;
+    setenv("OMPI_MCA_ess_singleton_isolated", "1", 0); /* 0: the user's value wins */
+    setenv("OMPI_MCA_pml", "ob1", 0);
+    setenv("OMPI_MCA_btl", "self", 0);
+}
+
 static int env_set(const char *name)
 {
     const char *v = getenv(name);

@@ -18,7 +18,8 @@
  *      cannot be read, nobody watches
  *   6. otherwise (a singleton at a terminal)                     -> a person watches
  *
- * Everything here is local and keeps no state. */
+ * Everything here is local and keeps no state; only launch_singleton_setup changes the
+ * environment. */
 #ifndef COLLAB_LAUNCH_H
 #define COLLAB_LAUNCH_H
 
@@ -26,6 +27,15 @@
  * or SLURM_PROCID (the first set, a whole number); -1 when none is (a singleton). Usable
  * before MPI_Init. */
 int launch_rank(void);
+
+/* Before MPI_Init, in a process that no launcher started (launch_rank() < 0): asks Open
+ * MPI for a light singleton, through its environment, unless the variables are set
+ * already: no helper daemon (ess_singleton_isolated: orted is only needed to spawn
+ * processes, which collab-mpi never does) and only the ob1 messaging layer with the
+ * "self" transport (one process talks to nobody, so probing the network libraries,
+ * which takes most of MPI_Init, is skipped). Other MPIs ignore these variables. The
+ * measurements: docs/SCALING.md, Start-up. */
+void launch_singleton_setup(void);
 
 /* The facts the rule above is decided on. */
 typedef struct LaunchFacts {
