@@ -454,8 +454,18 @@ int cli_parse(Options *o, const Command *cmd, int argc, char **argv, Status *st)
         }
         if (cli_set_option(o, s, val ? val : "", st))
             return st->code;
+        if (!cli_option_given(o, s->name) && o->n_given < CLI_MAX_OPTIONS)
+            o->given[o->n_given++] = s;
     }
     return STATUS_OK;
+}
+
+int cli_option_given(const Options *o, const char *name)
+{
+    for (size_t i = 0; i < o->n_given; i++)
+        if (!strcmp(o->given[i]->name, name))
+            return 1;
+    return 0;
 }
 
 void cli_print_help(FILE *f, const Command *cmd)

@@ -12,6 +12,9 @@
 #include "collab/base/ctx.h"
 #include "collab/base/status.h"
 
+/* More than the options of any subcommand. */
+enum { CLI_MAX_OPTIONS = 128 };
+
 /* Everything a subcommand can be told, as parsed text and numbers. */
 typedef struct Options {
     /* data */
@@ -58,6 +61,10 @@ typedef struct Options {
     const char *grid, *configs, *pairs, *metric, *sweep_dir;
     int64_t trials, search_seed, ranks_per_trial;
     int refit, keep_models;
+    /* the options given on the command line, once each (cli_option_given); the others
+     * hold their defaults */
+    const struct OptSpec *given[CLI_MAX_OPTIONS];
+    size_t n_given;
 } Options;
 
 typedef enum OptType { OPT_STR, OPT_INT, OPT_DOUBLE, OPT_FLAG } OptType;
@@ -105,6 +112,9 @@ const OptSpec *cli_find_option(const Command *cmd, const char *name);
 /* Parses text as option s's type into its field of o, as the command line would (a flag
  * is set whatever text is). Returns STATUS_OK or STATUS_USAGE naming the option. Local. */
 int cli_set_option(Options *o, const OptSpec *s, const char *text, Status *st);
+/* 1 when option name (its long name) was given on the command line cli_parse read into
+ * o, 0 when it holds its default. Local. */
+int cli_option_given(const Options *o, const char *name);
 
 /* Prints cmd's --help to f. */
 void cli_print_help(FILE *f, const Command *cmd);
