@@ -15,7 +15,7 @@ int main(int argc, char **argv)
     int rc = cli_main_early(argc, argv, launch_rank() <= 0);
     if (rc >= 0)
         return rc;
-    launch_singleton_setup(); /* a singleton starts in ~0.05 s instead of ~0.5 s */
+    launch_singleton_setup(); /* a singleton skips probing the network (SCALING.md) */
     /* The stall watchdog's thread may call MPI while the main thread waits in a collective
      * (watchdog.h); with less thread support it still ends the job, naming no ranks. */
     int threads;

@@ -37,8 +37,7 @@ void launch_singleton_setup(void)
 {
     if (launch_rank() >= 0)
         return;
-    setenv("OMPI_MCA_ess_singleton_isolated", "1", 0); /* 0: the user's value wins */
-    setenv("OMPI_MCA_pml", "ob1", 0);
+    setenv("OMPI_MCA_pml", "ob1", 0); /* 0: the user's value wins */
     setenv("OMPI_MCA_btl", "self", 0);
 }
 

@@ -30,11 +30,12 @@ int launch_rank(void);
 
 /* Before MPI_Init, in a process that no launcher started (launch_rank() < 0): asks Open
  * MPI for a light singleton, through its environment, unless the variables are set
- * already: no helper daemon (ess_singleton_isolated: orted is only needed to spawn
- * processes, which collab-mpi never does) and only the ob1 messaging layer with the
- * "self" transport (one process talks to nobody, so probing the network libraries,
- * which takes most of MPI_Init, is skipped). Other MPIs ignore these variables. The
- * measurements: docs/SCALING.md, Start-up. */
+ * already: only the ob1 messaging layer with the "self" transport (one process talks to
+ * nobody), so that MPI_Init does not load and probe the network libraries (the PSM
+ * ones poll for their hardware). Open MPI 4's isolated singleton (no orted) would save
+ * more but is not asked for: every isolated singleton on a host shares one session
+ * folder, so concurrent ones break each other's MPI-IO. Other MPIs ignore these
+ * variables. The measurements: docs/SCALING.md, Start-up. */
 void launch_singleton_setup(void);
 
 /* The facts the rule above is decided on. */
