@@ -132,7 +132,9 @@ const OptSpec CLI_CKPT_OPTS[] = {
         "also checkpoint when M minutes have passed since the last one (0: never)", "0"),
     OPT("keep", OPT_INT, keep, "K", "keep the newest K checkpoints", "3"),
     OPT("resume", OPT_STR, resume, "PATH|auto",
-        "continue from a checkpoint; auto: the newest in --checkpoint-dir, if any", NULL),
+        "continue from a checkpoint, with its settings for the options not given; auto: "
+        "the newest in --checkpoint-dir, if any",
+        NULL),
     OPT("stall-timeout", OPT_STR, stall_timeout, "S",
         "end the job (exit status 76) when no step completes for S seconds: a lost host, a "
         "frozen rank, a dead link; 0: never (default: $COLLAB_STALL_TIMEOUT, else 600)",
