@@ -462,6 +462,15 @@ int cli_parse(Options *o, const Command *cmd, int argc, char **argv, Status *st)
     return STATUS_OK;
 }
 
+void cli_given_all(Options *o, const Command *cmd)
+{
+    o->n_given = 0;
+    for (const OptSpec *const *g = cmd->groups; *g; g++)
+        for (const OptSpec *s = *g; s->name && o->n_given < CLI_MAX_OPTIONS; s++)
+            if (!cli_option_given(o, s->name))
+                o->given[o->n_given++] = s;
+}
+
 int cli_option_given(const Options *o, const char *name)
 {
     for (size_t i = 0; i < o->n_given; i++)

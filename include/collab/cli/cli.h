@@ -116,6 +116,11 @@ int cli_set_option(Options *o, const OptSpec *s, const char *text, Status *st);
  * o, 0 when it holds its default. Local. */
 int cli_option_given(const Options *o, const char *name);
 
+/* Marks every option of cmd as given: for a caller that sets o's options itself (a
+ * sweep's trial), so that a resumed run keeps them rather than taking its checkpoint's
+ * (setup.h, cli_resume_settings). Local. */
+void cli_given_all(Options *o, const Command *cmd);
+
 /* Prints cmd's --help to f. */
 void cli_print_help(FILE *f, const Command *cmd);
 
