@@ -203,12 +203,24 @@ int ckpt_write(const char *final_path, const Ctx *ctx, const CkptContent *c, Sta
  * it prints, the folder it runs in. Everything else must match the checkpoint. */
 int ckpt_setting_may_change(const char *name)
 {
-    static const char *const free_names[] = {
-        "epochs",   "checkpoint-dir", "checkpoint-every", "checkpoint-minutes",
-        "keep",     "resume",         "output",           "metrics",
-        "progress", "quiet",          "verbose",          "dump-params",
-        "data",     "max-memory",     "stall-timeout",    "progress-seconds",
-        "workdir",  NULL};
+    static const char *const free_names[] = {"epochs",
+                                             "checkpoint-dir",
+                                             "checkpoint-every",
+                                             "checkpoint-minutes",
+                                             "keep",
+                                             "resume",
+                                             "output",
+                                             "metrics",
+                                             "progress",
+                                             "quiet",
+                                             "verbose",
+                                             "dump-params",
+                                             "data",
+                                             "max-memory",
+                                             "stall-timeout",
+                                             "progress-seconds",
+                                             "workdir",
+                                             NULL};
     for (int i = 0; free_names[i]; i++)
         if (!strcmp(name, free_names[i]))
             return 1;

@@ -45,7 +45,7 @@ typedef struct TrainConfig {
     int epochs;
     uint64_t seed;         /* keys init and shuffling (the split uses it too) */
     ProgressSpec progress; /* how rank 0 shows progress within an epoch (metrics.h) */
-    uint64_t max_memory; /* --max-memory: bytes per rank (0: the node's available memory) */
+    uint64_t max_memory;   /* --max-memory: bytes per rank (0: the node's available memory) */
     int verbose;
 } TrainConfig;
 
