@@ -132,7 +132,9 @@ const OptSpec CLI_CKPT_OPTS[] = {
         "also checkpoint when M minutes have passed since the last one (0: never)", "0"),
     OPT("keep", OPT_INT, keep, "K", "keep the newest K checkpoints", "3"),
     OPT("resume", OPT_STR, resume, "PATH|auto",
-        "continue from a checkpoint; auto: the newest in --checkpoint-dir, if any", NULL),
+        "continue from a checkpoint, with its settings for the options not given; auto: "
+        "the newest in --checkpoint-dir, if any",
+        NULL),
     OPT("stall-timeout", OPT_STR, stall_timeout, "S",
         "end the job (exit status 76) when no step completes for S seconds: a lost host, a "
         "frozen rank, a dead link; 0: never (default: $COLLAB_STALL_TIMEOUT, else 600)",
@@ -185,7 +187,11 @@ const OptSpec CLI_OUTPUT_OPTS[] = {
     OPT("quiet", OPT_FLAG, quiet, NULL, "print only results and errors", NULL),
     OPT("verbose", OPT_FLAG, verbose, NULL, "also print timings and exchange counters", NULL),
     OPT("progress", OPT_STR, progress, "WHEN",
-        "progress bar: auto (when stdout is a terminal), always or never", "auto"),
+        "auto: a bar for a person at a terminal, else a plain line every --progress-seconds "
+        "(README, Batch logs); always: the bar; never: neither",
+        "auto"),
+    OPT("progress-seconds", OPT_DOUBLE, progress_seconds, "S",
+        "seconds between plain progress lines when no bar is drawn (0: none)", "60"),
     OPT("dump-params", OPT_STR, dump_params, "PATH",
         "write the final parameters as raw float32 (user_f, user_b, item_f, item_b)", NULL),
     OPT_HELP,
@@ -450,8 +456,27 @@ int cli_parse(Options *o, const Command *cmd, int argc, char **argv, Status *st)
         }
         if (cli_set_option(o, s, val ? val : "", st))
             return st->code;
+        if (!cli_option_given(o, s->name) && o->n_given < CLI_MAX_OPTIONS)
+            o->given[o->n_given++] = s;
     }
     return STATUS_OK;
+}
+
+void cli_given_all(Options *o, const Command *cmd)
+{
+    o->n_given = 0;
+    for (const OptSpec *const *g = cmd->groups; *g; g++)
+        for (const OptSpec *s = *g; s->name && o->n_given < CLI_MAX_OPTIONS; s++)
+            if (!cli_option_given(o, s->name))
+                o->given[o->n_given++] = s;
+}
+
+int cli_option_given(const Options *o, const char *name)
+{
+    for (size_t i = 0; i < o->n_given; i++)
+        if (!strcmp(o->given[i]->name, name))
+            return 1;
+    return 0;
 }
 
 void cli_print_help(FILE *f, const Command *cmd)
@@ -508,7 +533,7 @@ const Command *cli_command(const char *name)
     return NULL;
 }
 
-/* Parses c's options from argv and runs it, or prints its --help. */
+/* Parses c's options from argv and runs it (its --help was answered by cli_main_early). */
 static int cli_run(const Ctx *ctx, const Command *c, int argc, char **argv)
 {
     Options o;
@@ -517,11 +542,6 @@ static int cli_run(const Ctx *ctx, const Command *c, int argc, char **argv)
     if (cli_parse(&o, c, argc, argv, &st)) {
         log_error("%s", st.msg);
         return st.code;
-    }
-    if (o.help) {
-        if (ctx->rank == 0)
-            cli_print_help(stdout, c);
-        return 0;
     }
     log_init(ctx->rank, o.quiet ? LOG_QUIET : o.verbose ? LOG_VERBOSE : LOG_NORMAL);
     hooks_check(&st); /* a malformed test hook stops every rank before the command runs */
@@ -543,19 +563,43 @@ static int cli_unknown(const char *name)
     return 2;
 }
 
-int cli_main(const Ctx *ctx, int argc, char **argv)
+/* What --version prints. */
+static void cli_print_version(FILE *f)
+{
+    fprintf(f, "%s\n", PACKAGE_STRING);
+}
+
+int cli_main_early(int argc, char **argv, int print)
 {
     const char *name = argc > 1 ? argv[1] : NULL;
     if (!name || !strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
-        if (ctx->rank == 0)
+        if (print)
             cli_print_usage(name ? stdout : stderr);
         return name ? 0 : 2;
     }
     if (!strcmp(name, "--version")) {
-        if (ctx->rank == 0)
-            printf("%s\n", PACKAGE_STRING);
+        if (print)
+            cli_print_version(stdout);
         return 0;
     }
     const Command *c = cli_command(name);
-    return c ? cli_run(ctx, c, argc - 2, argv + 2) : cli_unknown(name);
+    Options o;
+    Status st;
+    status_clear(&st);
+    /* COMMAND --help, when the rest parses: a parse error is reported by cli_run. */
+    if (c && cli_parse(&o, c, argc - 2, argv + 2, &st) == STATUS_OK && o.help) {
+        if (print)
+            cli_print_help(stdout, c);
+        return 0;
+    }
+    return -1;
+}
+
+int cli_main(const Ctx *ctx, int argc, char **argv)
+{
+    const int rc = cli_main_early(argc, argv, ctx->rank == 0);
+    if (rc >= 0)
+        return rc;
+    const Command *c = cli_command(argv[1]);
+    return c ? cli_run(ctx, c, argc - 2, argv + 2) : cli_unknown(argv[1]);
 }

@@ -1,4 +1,5 @@
-/* cmd_train.c - `collab-mpi train`: parse -> validate -> load -> (resume) -> fit with
+/* cmd_train.c - `collab-mpi train`: parse -> (resumed: the options not given, from the
+ * checkpoint) -> validate -> load -> (resume) -> fit with
  * checkpoints and metrics -> report -> write the model. */
 #include "config.h"
 
@@ -210,18 +211,14 @@ static void on_epoch(const EpochRow *row, void *arg)
     }
 }
 
-/* Resumes t from --resume (a path, or auto: the newest checkpoint, if any). */
-static int run_resume(TrainRun *run, Trainer *t)
+/* Resumes t from the checkpoint --resume named (a path, or auto: the newest one in
+ * --checkpoint-dir, found by cli_resume_settings; none yet: a fresh start). */
+static int run_resume(TrainRun *run, Trainer *t, const char *path)
 {
     const Options *o = run->o;
-    char path[4096];
-    if (!strcmp(o->resume, "auto")) {
-        if (!ckpt_find_latest(path, sizeof path, o->checkpoint_dir, run->ctx)) {
-            log_info("resume: no checkpoint in %s yet, starting afresh\n", o->checkpoint_dir);
-            return STATUS_OK;
-        }
-    } else {
-        snprintf(path, sizeof path, "%s", o->resume);
+    if (!path[0]) {
+        log_info("resume: no checkpoint in %s yet, starting afresh\n", o->checkpoint_dir);
+        return STATUS_OK;
     }
     CkptTable tables[PARAMS_MAX_TABLES];
     CkptContent c;
@@ -414,7 +411,8 @@ static int run_stall_timeout(double *secs, const Ctx *ctx, const Options *o)
     return st.code;
 }
 
-int cmd_train(const Ctx *world, Options *o)
+/* Validates o, trains (from the checkpoint resume_path when not "") and reports. */
+static int train(const Ctx *world, const Options *o, const char *resume_path)
 {
     TrainConfig cfg;
     Watchdog watch;
@@ -452,7 +450,7 @@ int cmd_train(const Ctx *world, Options *o)
     run.settings = cli_settings(cli_command("train"), o, &run.n_settings);
     watchdog_start(&watch, ctx, stall); /* from here on, no step waits forever */
     with_watch.watch = &watch;
-    rc = o->resume ? run_resume(&run, &t) : STATUS_OK;
+    rc = o->resume ? run_resume(&run, &t, resume_path) : STATUS_OK;
     if (!rc)
         rc = run_open_metrics(&run, t.start_epoch);
     if (!rc)
@@ -464,5 +462,19 @@ int cmd_train(const Ctx *world, Options *o)
     trainer_free(&t);
     cli_settings_free(run.settings, run.n_settings);
     dataset_free(&ds);
+    return rc;
+}
+
+int cmd_train(const Ctx *ctx, Options *o)
+{
+    CliResume resume; /* --resume: the options not given come from the checkpoint */
+    Status st;
+    status_clear(&st);
+    int rc = cli_resume_settings(&resume, o, cli_command("train"), ctx, &st);
+    if (rc)
+        log_error("%s", st.msg);
+    else
+        rc = train(ctx, o, resume.path);
+    cli_resume_free(&resume);
     return rc;
 }

@@ -13,10 +13,14 @@
 #include "collab/base/check.h"
 #include "collab/data/distribute.h"
 #include "collab/cli/setup.h"
+#include "collab/base/launch.h"
 #include "collab/base/log.h"
 #include "collab/base/size.h"
 #include "collab/data/prepared.h"
 #include "collab/train/signals.h"
+
+/* The setting beside the options: the folder the run started in (docs/FORMAT.md). */
+#define SETTING_WORKDIR "workdir"
 
 /* Parses "LO,HI" with LO < HI; usage error naming the option otherwise. */
 static int parse_range(double *lo, double *hi, const char *text, const char *opt, Status *st)
@@ -229,6 +233,22 @@ static int optim_config(TrainConfig *c, const Options *o, Status *st)
     return STATUS_OK;
 }
 
+/* --progress and --progress-seconds: the bar when asked for (always), or for a person at
+ * a terminal (auto, the rule of launch.h); otherwise plain lines, unless never, --quiet or
+ * --progress-seconds 0. */
+static int progress_config(ProgressSpec *p, const Options *o, Status *st)
+{
+    static const char *const when[] = {"auto", "always", "never", NULL};
+    int w = parse_choice(o->progress, when, "progress", st);
+    if (w < 0 || check_in(o->progress_seconds, 0, 1e9, "progress-seconds", st))
+        return st->code;
+    const int bar = w == 1 || (w == 0 && !o->quiet && launch_stdout_watched(NULL));
+    const int lines = w == 0 && !o->quiet && o->progress_seconds > 0;
+    p->mode = bar ? PROGRESS_BAR : lines ? PROGRESS_LINES : PROGRESS_OFF;
+    p->every = o->progress_seconds;
+    return STATUS_OK;
+}
+
 int cli_train_config(TrainConfig *c, const Options *o, Status *st)
 {
     memset(c, 0, sizeof *c);
@@ -267,11 +287,8 @@ int cli_train_config(TrainConfig *c, const Options *o, Status *st)
     if (o->bs < 1 || o->bs > (1 << 24))
         return status_set(st, STATUS_USAGE, "option --bs: %lld is not in 1..16777216",
                           (long long)o->bs);
-    static const char *const when[] = {"auto", "always", "never", NULL};
-    int p = parse_choice(o->progress, when, "progress", st);
-    if (p < 0)
+    if (progress_config(&c->progress, o, st))
         return st->code;
-    c->progress = p == 1 || (p == 0 && isatty(STDOUT_FILENO) && !o->quiet);
     c->epochs = (int)o->epochs;
     c->bs = (size_t)o->bs;
     c->seed = (uint64_t)o->seed;
@@ -428,7 +445,7 @@ CkptSetting *cli_settings(const Command *cmd, const Options *o, size_t *n)
     for (const OptSpec *const *g = cmd->groups; *g; g++)
         for (const OptSpec *s = *g; s->name; s++)
             count++;
-    CkptSetting *out = xcalloc(count, sizeof *out);
+    CkptSetting *out = xcalloc(count + 1, sizeof *out);
     *n = 0;
     for (const OptSpec *const *g = cmd->groups; *g; g++)
         for (const OptSpec *s = *g; s->name; s++) {
@@ -439,6 +456,10 @@ CkptSetting *cli_settings(const Command *cmd, const Options *o, size_t *n)
             out[*n].name = s->name;
             out[(*n)++].value = xstrdup(value);
         }
+    /* The folder the run started in: the stored relative paths are relative to it. */
+    char cwd[4096];
+    out[*n].name = SETTING_WORKDIR;
+    out[(*n)++].value = xstrdup(getcwd(cwd, sizeof cwd) ? cwd : "(none)");
     return out;
 }
 
@@ -521,6 +542,11 @@ int cli_setup_trainer(Trainer *t, Dataset *ds, const Ctx *ctx, const Options *o,
     if (rc)
         return rc;
     cli_print_settings(cmd, o, ds);
+    const char *why = NULL;
+    const int watched = launch_stdout_watched(&why);
+    static const char *const shown[] = {"none", "a bar", "plain lines"};
+    log_verbose("  %-18s %s (--progress %s; %s: %s)\n", "progress shown", shown[cfg->progress.mode],
+                o->progress, watched ? "a person watches" : "nobody watches", why);
     trainer_init(t, ctx, ds, cfg);
     if (cfg->model.kind == MODEL_NN) {
         char arch[256];
@@ -528,6 +554,135 @@ int cli_setup_trainer(Trainer *t, Dataset *ds, const Ctx *ctx, const Options *o,
         log_info("  %-18s %s\n", "nn", arch);
     }
     return STATUS_OK;
+}
+
+/* ------------------------------------------------------------------ stored settings */
+
+/* Sets option s of o from its stored text v ("(none)": unset; strings point into v).
+ * Returns 0, or -1 when v is not a value of s's type. Local. */
+static int option_from_text(Options *o, const OptSpec *s, const char *v)
+{
+    char *field = (char *)o + s->offset, *end = NULL;
+    if (s->type == OPT_STR) {
+        *(const char **)field = strcmp(v, "(none)") ? v : NULL;
+    } else if (s->type == OPT_INT) {
+        *(int64_t *)field = strtoll(v, &end, 10);
+    } else if (s->type == OPT_DOUBLE) {
+        *(double *)field = strtod(v, &end);
+    } else {
+        *(int *)field = !strcmp(v, "yes");
+        end = (char *)(strcmp(v, "yes") && strcmp(v, "no") ? v : "");
+    }
+    return end && (end == v || *end) ? -1 : 0;
+}
+
+/* A stored path as this process opens it: relative to workdir, the folder the run that
+ * stored it started in (out, of len bytes); unchanged when absolute, NULL, or workdir is
+ * unknown (files written before it was stored). */
+static const char *stored_path(char *out, size_t len, const char *path, const char *workdir)
+{
+    if (!path || path[0] == '/' || !workdir || workdir[0] != '/')
+        return path;
+    snprintf(out, len, "%s/%s", workdir, path);
+    return out;
+}
+
+/* Options a resumed run takes from its checkpoint when not given: every one but those of
+ * this invocation alone: how to resume and what to print. */
+static int inherited(const char *name)
+{
+    static const char *const own[] = {"help",  "resume",  "progress", "progress-seconds",
+                                      "quiet", "verbose", NULL};
+    for (int i = 0; own[i]; i++)
+        if (!strcmp(name, own[i]))
+            return 0;
+    return 1;
+}
+
+/* The options whose values are paths (opened relative to the run's folder). */
+static int is_path(const char *name)
+{
+    static const char *const paths[] = {"data",   "items-file", "valid-file",  "checkpoint-dir",
+                                        "output", "metrics",    "dump-params", NULL};
+    for (int i = 0; paths[i]; i++)
+        if (!strcmp(name, paths[i]))
+            return 1;
+    return 0;
+}
+
+/* A given option s that must match the checkpoint's value v: usage error naming both. */
+static int check_given(const OptSpec *s, const Options *o, const char *v, const char *path,
+                       Status *st)
+{
+    char mine[1024];
+    format_value(mine, sizeof mine, s, o);
+    if (!strcmp(mine, v))
+        return STATUS_OK;
+    char theirs[1024];
+    snprintf(theirs, sizeof theirs, "%s", v);
+    if (s->type == OPT_DOUBLE) { /* short forms, unless only the long ones differ */
+        char a[64], b[64];
+        snprintf(a, sizeof a, "%g", *(const double *)((const char *)o + s->offset));
+        snprintf(b, sizeof b, "%g", strtod(v, NULL));
+        if (strcmp(a, b)) {
+            snprintf(mine, sizeof mine, "%s", a);
+            snprintf(theirs, sizeof theirs, "%s", b);
+        }
+    }
+    return status_set(st, STATUS_USAGE,
+                      "option --%s %s conflicts with the checkpoint %s, which was written with "
+                      "--%s %s: a resumed run may change only --epochs, --data, the checkpoint, "
+                      "output and display options (docs/FORMAT.md); drop --%s to continue with "
+                      "%s, or train afresh without --resume",
+                      s->name, mine, path, s->name, theirs, s->name, theirs);
+}
+
+int cli_resume_settings(CliResume *r, Options *o, const Command *cmd, const Ctx *ctx, Status *st)
+{
+    memset(r, 0, sizeof *r);
+    if (!o->resume)
+        return STATUS_OK;
+    if (!strcmp(o->resume, "auto")) { /* without --checkpoint-dir: refused by the caller */
+        if (!o->checkpoint_dir ||
+            !ckpt_find_latest(r->path, sizeof r->path, o->checkpoint_dir, ctx))
+            return STATUS_OK;
+    } else {
+        snprintf(r->path, sizeof r->path, "%s", o->resume);
+    }
+    Status ignore;
+    status_clear(&ignore);
+    /* An unreadable file is left to ckpt_read, which names what is wrong with it. */
+    if (modelfile_read_settings(&r->mf, r->path, ctx, &ignore))
+        return STATUS_OK;
+    const char *workdir = modelfile_setting(&r->mf, SETTING_WORKDIR);
+    for (const OptSpec *const *g = cmd->groups; *g; g++)
+        for (const OptSpec *s = *g; s->name; s++) {
+            const char *v = modelfile_setting(&r->mf, s->name);
+            if (!v || !inherited(s->name)) /* absent: written before the option existed */
+                continue;
+            if (cli_option_given(o, s->name)) {
+                if (!ckpt_setting_may_change(s->name) && check_given(s, o, v, r->path, st))
+                    return st->code;
+                continue;
+            }
+            if (option_from_text(o, s, v))
+                return status_set(st, STATUS_DATA, "%s: setting '%s' = '%s' is not valid", r->path,
+                                  s->name, v);
+            const char **field = (const char **)((char *)o + s->offset);
+            char path[4096];
+            if (is_path(s->name) && stored_path(path, sizeof path, *field, workdir) == path &&
+                r->n_paths < CLI_RESUME_PATHS)
+                *field = r->paths[r->n_paths++] = xstrdup(path);
+        }
+    return STATUS_OK;
+}
+
+void cli_resume_free(CliResume *r)
+{
+    for (size_t i = 0; i < r->n_paths; i++)
+        free(r->paths[i]);
+    modelfile_free(&r->mf);
+    memset(r, 0, sizeof *r);
 }
 
 /* ------------------------------------------------------------------ trained models */
@@ -539,24 +694,13 @@ static int options_from_settings(Options *t, const ModelFile *mf, const char *da
     memset(t, 0, sizeof *t);
     for (const OptSpec *s = CLI_DATA_OPTS; s->name; s++) {
         const char *v = modelfile_setting(mf, s->name);
-        char *field = (char *)t + s->offset, *end = NULL;
         v = v ? v : ckpt_setting_absent(s->name); /* --folds of a file older than it */
         if (!v)
             return status_set(st, STATUS_DATA,
                               "%s: setting '%s' is missing, so the training "
                               "data cannot be rebuilt",
                               mf->path, s->name);
-        if (s->type == OPT_STR) {
-            *(const char **)field = strcmp(v, "(none)") ? v : NULL;
-        } else if (s->type == OPT_INT) {
-            *(int64_t *)field = strtoll(v, &end, 10);
-        } else if (s->type == OPT_DOUBLE) {
-            *(double *)field = strtod(v, &end);
-        } else {
-            *(int *)field = !strcmp(v, "yes");
-            end = (char *)(strcmp(v, "yes") && strcmp(v, "no") ? v : "");
-        }
-        if (end && (end == v || *end))
+        if (option_from_text(t, s, v))
             return status_set(st, STATUS_DATA, "%s: setting '%s' = '%s' is not valid", mf->path,
                               s->name, v);
     }
@@ -565,7 +709,9 @@ static int options_from_settings(Options *t, const ModelFile *mf, const char *da
     return STATUS_OK;
 }
 
-/* UseLoadFn for usemodel_open: the training run's data options from mf's settings. */
+/* UseLoadFn for usemodel_open: the training run's data options from mf's settings; the
+ * stored paths are opened relative to the folder training ran in (a --data given now, as
+ * given). */
 static int load_model_data(Dataset *ds, UseTrainInfo *info, const Ctx *ctx, const ModelFile *mf,
                            const char *data, Status *st)
 {
@@ -577,6 +723,11 @@ static int load_model_data(Dataset *ds, UseTrainInfo *info, const Ctx *ctx, cons
     info->seed = t.seed;
     info->folds = t.folds;
     info->fold = t.fold;
+    const char *workdir = modelfile_setting(mf, SETTING_WORKDIR);
+    char paths[3][4096];
+    t.data = data ? data : stored_path(paths[0], sizeof paths[0], t.data, workdir);
+    t.items_file = stored_path(paths[1], sizeof paths[1], t.items_file, workdir);
+    t.valid_file = stored_path(paths[2], sizeof paths[2], t.valid_file, workdir);
     return cli_load_dataset(ds, ctx, &t, st);
 }
 

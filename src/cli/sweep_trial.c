@@ -32,6 +32,7 @@ static int bookkeeping(const char *name)
                                         "output",
                                         "metrics",
                                         "progress",
+                                        "progress-seconds",
                                         "quiet",
                                         "verbose",
                                         "dump-params",
@@ -108,6 +109,7 @@ int sweep_trial_options(Options *t, const SweepPlan *p, size_t i, const char *di
     t->output = model;
     t->progress = "never";
     t->verbose = p->o->verbose;
+    cli_given_all(t, train); /* resumed, a trial keeps these, not its checkpoint's */
     return STATUS_OK;
 }
 

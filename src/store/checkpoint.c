@@ -200,14 +200,27 @@ int ckpt_write(const char *final_path, const Ctx *ctx, const CkptContent *c, Sta
 /* ------------------------------------------------------------------ validation */
 
 /* Settings that may change when a run resumes: how long it runs, where it writes, what
- * it prints. Everything else must match the checkpoint. */
+ * it prints, the folder it runs in. Everything else must match the checkpoint. */
 int ckpt_setting_may_change(const char *name)
 {
-    static const char *const free_names[] = {
-        "epochs",   "checkpoint-dir", "checkpoint-every", "checkpoint-minutes",
-        "keep",     "resume",         "output",           "metrics",
-        "progress", "quiet",          "verbose",          "dump-params",
-        "data",     "max-memory",     "stall-timeout",    NULL};
+    static const char *const free_names[] = {"epochs",
+                                             "checkpoint-dir",
+                                             "checkpoint-every",
+                                             "checkpoint-minutes",
+                                             "keep",
+                                             "resume",
+                                             "output",
+                                             "metrics",
+                                             "progress",
+                                             "quiet",
+                                             "verbose",
+                                             "dump-params",
+                                             "data",
+                                             "max-memory",
+                                             "stall-timeout",
+                                             "progress-seconds",
+                                             "workdir",
+                                             NULL};
     for (int i = 0; free_names[i]; i++)
         if (!strcmp(name, free_names[i]))
             return 1;

@@ -372,6 +372,27 @@ int modelfile_open(ModelFile *mf, const char *path, const Ctx *ctx, Status *st)
 /* ------------------------------------------------------------------ table rows */
 
 /* The first non-finite value of table t's local rows: its global row, or -1. */
+int modelfile_read_settings(ModelFile *mf, const char *path, const Ctx *ctx, Status *st)
+{
+    char **unames = NULL, **inames = NULL; /* none: mf->data stays zero */
+    memset(mf, 0, sizeof *mf);
+    snprintf(mf->path, sizeof mf->path, "%s", path);
+    if (ctx->rank == 0) {
+        hid_t file = access(path, R_OK) == 0 ? H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT) : -1;
+        if (file < 0)
+            status_set(st, STATUS_DATA, "%s: cannot be opened as an HDF5 file", path);
+        else if (!check_root(file, mf, st))
+            read_settings(file, mf, st);
+        if (file >= 0)
+            H5Fclose(file);
+    }
+    if (status_agree(st, ctx->comm) == STATUS_OK)
+        bcast_meta(mf, &unames, &inames, ctx);
+    free_strings(unames, 0);
+    free_strings(inames, 0);
+    return st->code;
+}
+
 static int64_t first_non_finite(const CkptTable *t)
 {
     for (size_t e = 0; e < t->rows * t->width; e++)

@@ -83,7 +83,7 @@ size_t trainer_lr_find(Trainer *t, double start, double end, int64_t num_it, int
     SmoothLoss smooth;
     smooth_init(&smooth, 0.98);
     Progress bar;
-    progress_start(&bar, t->cfg.progress && t->ctx->rank == 0, "lr-find", num_it);
+    progress_start(&bar, t->cfg.progress, "lr-find", "batch", num_it);
     double best = INFINITY;
     size_t n = 0;
     /* Every rank sees the same losses, so every rank leaves the loops together. */

@@ -1,4 +1,5 @@
-/* metrics.c - fastai's epoch table and a terminal progress bar. */
+/* metrics.c - fastai's epoch table, and the progress within an epoch: a terminal bar or
+ * plain lines for a log. */
 #include "config.h"
 
 #include "collab/train/metrics.h"
@@ -7,6 +8,8 @@
 #include <string.h>
 
 #include <mpi.h>
+
+#include "collab/base/log.h"
 
 double metrics_peak_rss_mb(void)
 {
@@ -47,20 +50,42 @@ void metrics_print_row(FILE *f, const EpochRow *r, int verbose)
     fflush(f);
 }
 
-void progress_start(Progress *p, int enabled, const char *label, int64_t total)
+void progress_start(Progress *p, ProgressSpec spec, const char *label, const char *unit,
+                    int64_t total)
 {
     memset(p, 0, sizeof *p);
-    p->enabled = enabled;
+    p->spec = spec;
+    if (log_rank() != 0) /* rank 0 prints */
+        p->spec.mode = PROGRESS_OFF;
     p->total = total > 0 ? total : 1;
     p->shown = -1;
-    p->t0 = MPI_Wtime();
+    p->t0 = p->last = MPI_Wtime();
+    p->unit = unit;
     snprintf(p->label, sizeof p->label, "%s", label);
 }
 
-void progress_update(Progress *p, int64_t done, double loss)
+/* Seconds left in the phase at the pace so far. */
+static double progress_eta(const Progress *p, int64_t done, double elapsed)
 {
-    if (!p->enabled)
-        return;
+    return done > 0 ? elapsed * (double)(p->total - done) / (double)done : 0.0;
+}
+
+/* A plain line for a log: no \r, no padding, one line per period. */
+static void progress_line(Progress *p, int64_t done, double loss)
+{
+    const double now = MPI_Wtime();
+    if (now - p->last < p->spec.every || done == p->total)
+        return; /* the epoch's row follows the last step */
+    p->last = now;
+    const double el = now - p->t0;
+    fprintf(stdout, "progress: %s %s %lld/%lld elapsed_sec %.1f eta_sec %.1f smooth_loss %.6f\n",
+            p->label, p->unit, (long long)done, (long long)p->total, el, progress_eta(p, done, el),
+            loss);
+    fflush(stdout);
+}
+
+static void progress_bar(Progress *p, int64_t done, double loss)
+{
     /* Redraw at most every 1% of the phase: a terminal is slow next to a batch. */
     int64_t step = done * 100 / p->total;
     if (step == p->shown && done != p->total)
@@ -73,15 +98,22 @@ void progress_update(Progress *p, int64_t done, double loss)
         bar[i] = i < fill ? '#' : '.';
     bar[WIDTH] = '\0';
     double el = MPI_Wtime() - p->t0;
-    double eta = done > 0 ? el * (double)(p->total - done) / (double)done : 0.0;
     fprintf(stdout, "\r%-10s [%s] %3d%% %lld/%lld  loss %.4f  %.0fs<%.0fs ", p->label, bar,
-            (int)step, (long long)done, (long long)p->total, loss, el, eta);
+            (int)step, (long long)done, (long long)p->total, loss, el, progress_eta(p, done, el));
     fflush(stdout);
+}
+
+void progress_update(Progress *p, int64_t done, double loss)
+{
+    if (p->spec.mode == PROGRESS_BAR)
+        progress_bar(p, done, loss);
+    else if (p->spec.mode == PROGRESS_LINES)
+        progress_line(p, done, loss);
 }
 
 void progress_clear(Progress *p)
 {
-    if (!p->enabled)
+    if (p->spec.mode != PROGRESS_BAR)
         return;
     fprintf(stdout, "\r%90s\r", "");
     fflush(stdout);

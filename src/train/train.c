@@ -522,7 +522,10 @@ static int trainer_epoch(Trainer *t, int epoch, EpochRow *row, Progress *bar, co
     /* Labelled before the shuffle, since the sparse optimizers' plan is collective. */
     watchdog_at(t->ctx->watch, step, epoch, (int64_t)t->start_batch);
     trainer_shuffle(t, epoch);
-    progress_start(bar, t->cfg.progress && t->ctx->rank == 0, "train", (int64_t)t->n_batches);
+    char label[32];
+    snprintf(label, sizeof label, "epoch %d", epoch);
+    progress_start(bar, t->cfg.progress, label, t->blocked ? "stratum" : "batch",
+                   (int64_t)t->n_batches);
     double lr = 0.0, mom = 0.0;
     for (size_t b = t->start_batch; b < t->n_batches; b++) {
         watchdog_at(t->ctx->watch, step, epoch, (int64_t)b); /* b - 1's collectives ended */

@@ -26,7 +26,8 @@ cmp "$TMP/f1.np1" "$TMP/f1.np2" || fail "fold 1: 1 and 2 ranks differ"
 run_np 1 $args --fold 2 --dump-params "$TMP/f2.np1" >/dev/null || fail "fold 2 at 1 rank"
 ! cmp -s "$TMP/f1.np1" "$TMP/f2.np1" || fail "folds 1 and 2 trained the same parameters"
 ck=$(ls "$TMP"/ck/ckpt-*.h5 | tail -n 1)
-expect_fail 1 "was written for other data" $args --fold 2 --resume "$ck"
+expect_fail 2 "option --fold 2 conflicts with the checkpoint $ck, which was written with --fold 1" \
+    $args --fold 2 --resume "$ck"
 # evaluate finds the fold in the model's settings: it holds out fold 1's rows.
 run_np 1 $args --fold 1 --output "$TMP/m.h5" >/dev/null || fail "fold 1 with --output"
 "$COLLAB" evaluate --model "$TMP/m.h5" --protocol heldout >"$TMP/eval.out" || fail "evaluate"

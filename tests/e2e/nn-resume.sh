@@ -19,7 +19,7 @@ run_np 3 $args --checkpoint-dir "$TMP/ck" --resume auto --dump-params "$TMP/res.
 cmp "$TMP/full.bin" "$TMP/res.bin" || fail "resumed at 3 ranks: parameters differ"
 # A resumed run must keep the architecture.
 ck=$(ls "$TMP"/ck/ckpt-*.h5 | tail -n 1)
-expect_fail 1 "was written with --layers 12,6, this run has --layers 12" \
+expect_fail 2 "option --layers 12 conflicts with the checkpoint $ck, which was written with --layers 12,6" \
     train --data "$TMP/slice" --model nn --layers 12 --epochs 2 --resume "$ck"
 if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import h5py' 2>/dev/null; then
     /usr/bin/python3 - "$TMP/model.h5" <<'PY' || fail "model file layout"

@@ -12,6 +12,9 @@
 #include "collab/base/ctx.h"
 #include "collab/base/status.h"
 
+/* More than the options of any subcommand. */
+enum { CLI_MAX_OPTIONS = 128 };
+
 /* Everything a subcommand can be told, as parsed text and numbers. */
 typedef struct Options {
     /* data */
@@ -47,6 +50,7 @@ typedef struct Options {
     /* output */
     int quiet, verbose, help;
     const char *progress, *dump_params, *max_memory;
+    double progress_seconds;
     /* using a trained model (predict, recommend, similar, biases, pca, evaluate,
      * show-results); `model` above is the kind, so the file is model_file */
     const char *model_file, *input, *user, *item, *protocol, *csv;
@@ -57,6 +61,10 @@ typedef struct Options {
     const char *grid, *configs, *pairs, *metric, *sweep_dir;
     int64_t trials, search_seed, ranks_per_trial;
     int refit, keep_models;
+    /* the options given on the command line, once each (cli_option_given); the others
+     * hold their defaults */
+    const struct OptSpec *given[CLI_MAX_OPTIONS];
+    size_t n_given;
 } Options;
 
 typedef enum OptType { OPT_STR, OPT_INT, OPT_DOUBLE, OPT_FLAG } OptType;
@@ -104,6 +112,14 @@ const OptSpec *cli_find_option(const Command *cmd, const char *name);
 /* Parses text as option s's type into its field of o, as the command line would (a flag
  * is set whatever text is). Returns STATUS_OK or STATUS_USAGE naming the option. Local. */
 int cli_set_option(Options *o, const OptSpec *s, const char *text, Status *st);
+/* 1 when option name (its long name) was given on the command line cli_parse read into
+ * o, 0 when it holds its default. Local. */
+int cli_option_given(const Options *o, const char *name);
+
+/* Marks every option of cmd as given: for a caller that sets o's options itself (a
+ * sweep's trial), so that a resumed run keeps them rather than taking its checkpoint's
+ * (setup.h, cli_resume_settings). Local. */
+void cli_given_all(Options *o, const Command *cmd);
 
 /* Prints cmd's --help to f. */
 void cli_print_help(FILE *f, const Command *cmd);
@@ -114,8 +130,17 @@ extern const Command CLI_COMMANDS[];
 /* The subcommand called name in CLI_COMMANDS, or NULL when there is none. Local. */
 const Command *cli_command(const char *name);
 
-/* Runs the program: dispatches argv[1] to a subcommand. Returns the exit status, the
- * same on every rank. Collective. */
+/* The command lines answered without MPI: `--help`, `-h`, `help`, `--version`, none at
+ * all (the usage on stderr, status 2) and `COMMAND ... --help` when the rest parses.
+ * Prints the answer on stdout when print is set (main passes "the launcher's rank is 0
+ * or there is none", launch.h) and returns the exit status; returns -1 for a command
+ * line that needs MPI. Local: main calls it before MPI_Init, so that these start no
+ * MPI runtime, daemon or network. */
+int cli_main_early(int argc, char **argv, int print);
+
+/* Runs the program: answers what cli_main_early answers (rank 0 prints), else
+ * dispatches argv[1] to a subcommand. Returns the exit status, the same on every rank.
+ * Collective. */
 int cli_main(const Ctx *ctx, int argc, char **argv);
 
 #endif

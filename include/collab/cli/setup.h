@@ -12,6 +12,7 @@
 #include "collab/data/dataset.h"
 #include "collab/model/schedule.h"
 #include "collab/store/checkpoint.h"
+#include "collab/store/modelfile.h"
 #include "collab/train/train.h"
 #include "collab/use/usemodel.h"
 
@@ -34,9 +35,33 @@ int cli_stall_timeout(double *secs, const Options *o, Status *st);
  * on every rank). */
 int cli_load_dataset(Dataset *ds, const Ctx *ctx, const Options *o, Status *st);
 
-/* Every option of cmd as resolved name/value text, for checkpoints (cli_settings_free). */
+/* Every option of cmd as resolved name/value text, and "workdir", the folder the run
+ * started in, for checkpoints and model files (cli_settings_free). */
 CkptSetting *cli_settings(const Command *cmd, const Options *o, size_t *n);
 void cli_settings_free(CkptSetting *s, size_t n);
+
+/* A resumed run's view of its checkpoint: the file, and the stored settings the options
+ * it takes from it point into. */
+enum { CLI_RESUME_PATHS = 8 };
+typedef struct CliResume {
+    char path[4096]; /* the checkpoint resumed from; "" without --resume, or when --resume
+                        auto finds none yet */
+    ModelFile mf;    /* its settings (modelfile_read_settings) */
+    char *paths[CLI_RESUME_PATHS]; /* stored relative paths, joined to the stored workdir */
+    size_t n_paths;
+} CliResume;
+
+/* With --resume PATH|auto (auto: the newest checkpoint in --checkpoint-dir), the options
+ * of cmd not given on the command line take the checkpoint's values, except --resume and
+ * the display options (--progress, --progress-seconds, --quiet, --verbose); stored
+ * relative paths are taken relative to the folder the checkpointed run started in (its
+ * "workdir" setting), so a run resumes from any folder. A given option that may not
+ * change (ckpt_setting_may_change) and differs from the checkpoint's value is a usage
+ * error naming the option and both values. A file whose settings cannot be read is left
+ * to ckpt_read to report. Collective; returns the agreed status (r is freeable either
+ * way: cli_resume_free, after the last use of o). */
+int cli_resume_settings(CliResume *r, Options *o, const Command *cmd, const Ctx *ctx, Status *st);
+void cli_resume_free(CliResume *r);
 
 /* Rank 0 prints "name: value" for every option of cmd as resolved. */
 void cli_print_settings(const Command *cmd, const Options *o, const Dataset *ds);

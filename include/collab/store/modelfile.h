@@ -49,6 +49,12 @@ typedef struct ModelFile {
  * then freeable). */
 int modelfile_open(ModelFile *mf, const char *path, const Ctx *ctx, Status *st);
 
+/* Collective: reads only the kind and the settings of path (rank 0, then broadcast),
+ * for a run that resumes from it before its data is loaded; mf->data, the vocabularies
+ * and the checksums stay empty. Returns STATUS_OK or STATUS_DATA on every rank (mf is
+ * freeable either way); the full validation is ckpt_read's. */
+int modelfile_read_settings(ModelFile *mf, const char *path, const Ctx *ctx, Status *st);
+
 /* The stored value of setting name, or NULL when the file has none. Local. */
 const char *modelfile_setting(const ModelFile *mf, const char *name);
 

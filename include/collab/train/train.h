@@ -43,9 +43,9 @@ typedef struct TrainConfig {
     size_t bs;      /* training batch size (fastai bs, default 64) */
     int blocks;     /* --blocks B: blocked training (blocks.h), an epoch of B strata; 0: batches */
     int epochs;
-    uint64_t seed;       /* keys init and shuffling (the split uses it too) */
-    int progress;        /* draw a progress bar (rank 0, terminal) */
-    uint64_t max_memory; /* --max-memory: bytes per rank (0: the node's available memory) */
+    uint64_t seed;         /* keys init and shuffling (the split uses it too) */
+    ProgressSpec progress; /* how rank 0 shows progress within an epoch (metrics.h) */
+    uint64_t max_memory;   /* --max-memory: bytes per rank (0: the node's available memory) */
     int verbose;
 } TrainConfig;
 
